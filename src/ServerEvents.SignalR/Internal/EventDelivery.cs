@@ -1,0 +1,54 @@
+namespace ServerEvents.Internal;
+
+/// <summary>
+/// The single delivery path: turns (target, selector, json) into one <see cref="ServerEvent"/> with a fresh
+/// event id and hands it to SignalR's <c>HubLifetimeManager</c>. Non-generic so the rest of the core does
+/// not depend on the app's hub type; <see cref="HubEventDelivery{THub}"/> is the only implementation.
+/// </summary>
+internal abstract class EventDelivery
+{
+    private long _sent;
+
+    /// <summary>Events published by this server since start.</summary>
+    public long NotificationsSent => Interlocked.Read(ref _sent);
+
+    public Task ToAllAsync(string selector, string json, CancellationToken cancellationToken) =>
+        SendAllAsync(Stamp(null, selector, json), cancellationToken);
+
+    /// <summary>Sends to a channel's members; the event carries the channel.</summary>
+    public Task ToChannelAsync(string channel, string selector, string json, CancellationToken cancellationToken) =>
+        SendGroupAsync(channel, Stamp(channel, selector, json), cancellationToken);
+
+    /// <summary>Sends to one of the identity groups (<see cref="GroupNames"/>); the event carries no channel.</summary>
+    public Task ToIdentityGroupAsync(string group, string selector, string json, CancellationToken cancellationToken) =>
+        SendGroupAsync(group, Stamp(null, selector, json), cancellationToken);
+
+    public Task ToConnectionAsync(string connectionId, string selector, string json, CancellationToken cancellationToken) =>
+        SendConnectionAsync(connectionId, Stamp(null, selector, json), cancellationToken);
+
+    public Task ToConnectionsAsync(IReadOnlyList<string> connectionIds, string selector, string json, CancellationToken cancellationToken) =>
+        connectionIds.Count == 0
+            ? Task.CompletedTask
+            : SendConnectionsAsync(connectionIds, Stamp(null, selector, json), cancellationToken);
+
+    public abstract Task AddToGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
+
+    public abstract Task RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
+
+    /// <summary>Assigns the event id; the one place ids come from.</summary>
+    protected abstract long NextEventId();
+
+    protected abstract Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken);
+
+    protected abstract Task SendGroupAsync(string group, ServerEvent serverEvent, CancellationToken cancellationToken);
+
+    protected abstract Task SendConnectionAsync(string connectionId, ServerEvent serverEvent, CancellationToken cancellationToken);
+
+    protected abstract Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, ServerEvent serverEvent, CancellationToken cancellationToken);
+
+    private ServerEvent Stamp(string? channel, string selector, string json)
+    {
+        Interlocked.Increment(ref _sent);
+        return new ServerEvent(NextEventId(), channel, selector, json);
+    }
+}

@@ -1,0 +1,101 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.Extensions.Options;
+
+namespace ServerEvents.Internal;
+
+/// <summary>Validates selectors and turns messages into the JSON text an envelope carries (once per notify).</summary>
+internal sealed class Payloads(IOptions<ServerEventsOptions> options)
+{
+    private const int MaxSelectorLength = 200;
+    private readonly ServerEventsOptions _options = options.Value;
+
+    /// <summary>Selector (explicit or <c>cmd.{TypeName}</c>) and JSON text for an object message.</summary>
+    public (string Selector, string Json) FromObject(string? selector, object message)
+    {
+        ArgumentNullException.ThrowIfNull(message);
+        var resolved = selector ?? DefaultSelector(message.GetType());
+        ValidateSelector(resolved);
+        string json;
+        try
+        {
+            json = JsonSerializer.Serialize(message, message.GetType(), _options.JsonSerializerOptions);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or JsonException or InvalidOperationException)
+        {
+            throw new ArgumentException($"A message of type {message.GetType().Name} cannot be serialized to JSON: {ex.Message}", nameof(message), ex);
+        }
+        CheckLength(json);
+        return (resolved, json);
+    }
+
+    /// <summary>Checks pre-serialized JSON; JSON that spans several lines is compacted to one.</summary>
+    public string FromJson(string selector, string json)
+    {
+        ValidateSelector(selector);
+        ArgumentNullException.ThrowIfNull(json);
+        CheckLength(json);
+        if (json.Length == 0)
+        {
+            return json;
+        }
+        try
+        {
+            using var document = JsonDocument.Parse(json);
+            // Raw CR/LF can only be insignificant whitespace in valid JSON; events travel as one line.
+            return json.AsSpan().IndexOfAny('\r', '\n') < 0 ? json : Compact(document);
+        }
+        catch (JsonException ex)
+        {
+            throw new ArgumentException($"The message is not well-formed JSON: {ex.Message}", nameof(json), ex);
+        }
+    }
+
+    public static void ValidateSelector(string? selector)
+    {
+        if (string.IsNullOrEmpty(selector))
+        {
+            throw new ArgumentException("Selector must not be empty.", nameof(selector));
+        }
+        if (selector.Length > MaxSelectorLength)
+        {
+            throw new ArgumentException($"Selector is {selector.Length} characters long; the limit is {MaxSelectorLength}.", nameof(selector));
+        }
+        foreach (var c in selector)
+        {
+            if (c == '@' || char.IsWhiteSpace(c) || char.IsControl(c))
+            {
+                throw new ArgumentException($"Selector '{ChannelNameRules.Printable(selector)}' contains the forbidden character {ChannelNameRules.Describe(c)}.", nameof(selector));
+            }
+        }
+        if (selector.IndexOf('.', StringComparison.Ordinal) <= 0)
+        {
+            throw new ArgumentException($"Selector '{selector}' must have the form 'op.target', e.g. 'cmd.chat'.", nameof(selector));
+        }
+    }
+
+    public static string DefaultSelector(Type type)
+    {
+        var name = type.Name;
+        var tick = name.IndexOf('`', StringComparison.Ordinal);
+        return "cmd." + (tick < 0 ? name : name[..tick]);
+    }
+
+    private void CheckLength(string json)
+    {
+        if (json.Length > _options.MaxMessageLength)
+        {
+            throw new ArgumentException($"The message is {json.Length} characters of JSON; the limit is {_options.MaxMessageLength}.", nameof(json));
+        }
+    }
+
+    private static string Compact(JsonDocument document)
+    {
+        var buffer = new ArrayBufferWriter<byte>();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            document.WriteTo(writer);
+        }
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+}

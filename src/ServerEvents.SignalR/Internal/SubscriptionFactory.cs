@@ -1,0 +1,103 @@
+using System.Globalization;
+using System.Security.Claims;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+using ServerEvents.Presence;
+
+namespace ServerEvents.Internal;
+
+/// <summary>Builds a <see cref="SubscriptionInfo"/> from the request that opens a subscription.</summary>
+internal sealed class SubscriptionFactory(
+    IOptions<ServerEventsOptions> options,
+    ISubscriptionStore store,
+    ServerIdentity server,
+    TimeProvider time)
+{
+    private readonly ServerEventsOptions _options = options.Value;
+
+    /// <summary>
+    /// Channels asked for in the query: <c>channels</c> and the legacy <c>channel</c>, both comma lists,
+    /// concatenated; none means channel <c>*</c>. Throws <see cref="ArgumentException"/> on a bad name or too many.
+    /// </summary>
+    public IReadOnlyList<string> ChannelsFromQuery(IQueryCollection query)
+    {
+        var requested = query["channels"].Concat(query["channel"])
+            .SelectMany(v => (v ?? "").Split(','))
+            .ToList();
+        if (requested.Count == 0 || requested.All(c => c.Length == 0))
+        {
+            return ["*"];
+        }
+        return Validate(requested);
+    }
+
+    /// <summary>Validates channel names (each once) and the per-subscription limit.</summary>
+    public IReadOnlyList<string> Validate(IEnumerable<string>? channels)
+    {
+        ArgumentNullException.ThrowIfNull(channels, nameof(channels));
+        var distinct = new List<string>();
+        foreach (var channel in channels)
+        {
+            _options.ChannelNames.Validate(channel, nameof(channels));
+            if (!distinct.Contains(channel, StringComparer.Ordinal))
+            {
+                distinct.Add(channel);
+            }
+        }
+        if (distinct.Count > _options.MaxChannelsPerSubscription)
+        {
+            throw new ArgumentException($"A subscription may be in at most {_options.MaxChannelsPerSubscription} channels; {distinct.Count} were asked for.", nameof(channels));
+        }
+        return distinct;
+    }
+
+    public async Task<SubscriptionInfo> CreateAsync(string subscriptionId, HttpContext http, IReadOnlyList<string> channels, CancellationToken cancellationToken)
+    {
+        var now = time.GetUtcNow();
+        var user = http.User;
+        var authenticated = user.Identity?.IsAuthenticated == true;
+        string userId, displayName;
+        string? userName = null;
+        if (authenticated)
+        {
+            userName = user.Identity!.Name;
+            userId = user.FindFirstValue(ClaimTypes.NameIdentifier) ?? user.FindFirstValue("sub") ?? userName
+                ?? throw new ArgumentException("The authenticated user has neither a name identifier nor a name.");
+            displayName = DisplayNameOf(user, userName ?? userId);
+        }
+        else
+        {
+            // ServiceStack's anonymous identity: a cluster-wide counter gives "-N" and "userN".
+            var n = await store.NextSequenceAsync("anonUser", cancellationToken);
+            userId = "-" + n.ToString(CultureInfo.InvariantCulture);
+            displayName = "user" + n.ToString(CultureInfo.InvariantCulture);
+        }
+
+        return new SubscriptionInfo
+        {
+            SubscriptionId = subscriptionId,
+            Channels = channels,
+            UserId = userId,
+            UserName = userName,
+            DisplayName = displayName,
+            ProfileUrl = user.FindFirstValue("picture") ?? SubscriptionInfo.DefaultProfileUrl,
+            SessionId = _options.ResolveSessionId(http),
+            IsAuthenticated = authenticated,
+            UserAddress = http.Connection.RemoteIpAddress?.ToString(),
+            CreatedAt = now,
+            LastPulseAt = now,
+            ServerId = server.Id,
+        };
+    }
+
+    // Like ServiceStack: the user name unless it is an e-mail address or a number, then a name claim.
+    private static string DisplayNameOf(ClaimsPrincipal user, string fallback)
+    {
+        var name = user.Identity?.Name;
+        if (!string.IsNullOrWhiteSpace(name) && !name.Contains('@', StringComparison.Ordinal) && !long.TryParse(name, CultureInfo.InvariantCulture, out _))
+        {
+            return name;
+        }
+        return user.FindFirstValue("name") ?? user.FindFirstValue(ClaimTypes.GivenName) ?? fallback.Split('@')[0];
+    }
+}

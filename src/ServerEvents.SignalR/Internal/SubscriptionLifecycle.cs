@@ -1,0 +1,257 @@
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+using ServerEvents.Presence;
+
+namespace ServerEvents.Internal;
+
+/// <summary>
+/// Registers, changes and removes subscriptions: keeps presence (the store), SignalR groups and the
+/// lifecycle events (<c>cmd.onConnect/onJoin/onLeave/onUpdate/onHeartbeat</c>) in step.
+/// </summary>
+internal sealed class SubscriptionLifecycle(
+    IOptions<ServerEventsOptions> options,
+    ISubscriptionStore store,
+    EventDelivery delivery,
+    LocalConnections local,
+    SubscriptionFactory factory,
+    TimeProvider time,
+    ILogger<SubscriptionLifecycle> logger)
+{
+    private readonly ServerEventsOptions _options = options.Value;
+
+    // Channel changes of one subscription are applied one at a time so groups follow the store.
+    private readonly SemaphoreSlim[] _locks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    private long _totalConnections;
+    private long _totalUnsubscriptions;
+
+    public long TotalConnections => Interlocked.Read(ref _totalConnections);
+
+    public long TotalUnsubscriptions => Interlocked.Read(ref _totalUnsubscriptions);
+
+    /// <summary>Turns a new hub connection into a subscription; throws <see cref="HubException"/> to refuse it.</summary>
+    public async Task ConnectAsync(HubCallerContext context)
+    {
+        var http = context.GetHttpContext()
+            ?? throw new HubException("Server Events subscriptions need an HTTP request.");
+        var cancellationToken = context.ConnectionAborted;
+        SubscriptionInfo info;
+        try
+        {
+            var channels = factory.ChannelsFromQuery(http.Request.Query);
+            info = await factory.CreateAsync(context.ConnectionId, http, channels, cancellationToken);
+        }
+        catch (ArgumentException ex)
+        {
+            throw new HubException(ex.Message);
+        }
+        if (_options.LimitToAuthenticatedUsers && !info.IsAuthenticated)
+        {
+            throw new HubException("Not authenticated: this server accepts subscriptions from authenticated users only.");
+        }
+        if (_options.OnCreated is { } onCreated)
+        {
+            await onCreated(info, http);
+        }
+        try
+        {
+            await AuthorizeAsync(info, info.Channels);
+        }
+        catch (ChannelAccessDeniedException ex)
+        {
+            throw new HubException(ex.Message);
+        }
+        await RegisterAsync(info, () => local.Add(context), cancellationToken);
+    }
+
+    /// <summary>Removes a hub connection's subscription after it disconnected (no-op if already removed).</summary>
+    public async Task DisconnectAsync(string connectionId)
+    {
+        local.Remove(connectionId);
+        await RemoveAsync(connectionId, CancellationToken.None);
+    }
+
+    /// <summary>Ends a subscription on request: presence first (so exactly one caller wins), then the connection.</summary>
+    public async Task<SubscriptionInfo?> UnRegisterAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        var removed = await RemoveAsync(subscriptionId, cancellationToken);
+        if (removed is not null)
+        {
+            local.Abort(subscriptionId);
+        }
+        return removed;
+    }
+
+    /// <summary>Applies a channel change; <paramref name="authorize"/> runs the app's channel hook (client requests only).</summary>
+    public async Task<SubscriptionInfo> ChangeChannelsAsync(string subscriptionId, IEnumerable<string> add, IEnumerable<string> remove, bool authorize, CancellationToken cancellationToken)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
+        var toAdd = factory.Validate(add);
+        var toRemove = factory.Validate(remove);
+        var gate = _locks[(uint)StringComparer.Ordinal.GetHashCode(subscriptionId) % (uint)_locks.Length];
+        await gate.WaitAsync(cancellationToken);
+        try
+        {
+            if (authorize && toAdd.Count > 0)
+            {
+                var current = await store.GetAsync(subscriptionId, cancellationToken)
+                    ?? throw new SubscriptionNotFoundException(subscriptionId);
+                await AuthorizeAsync(current, toAdd.Except(current.Channels, StringComparer.Ordinal));
+            }
+            var change = await store.UpdateChannelsAsync(subscriptionId, toAdd, toRemove, _options.MaxChannelsPerSubscription, cancellationToken)
+                ?? throw new SubscriptionNotFoundException(subscriptionId);
+            var updated = change.After;
+            foreach (var channel in change.Joined)
+            {
+                await delivery.AddToGroupAsync(subscriptionId, channel, cancellationToken);
+            }
+            // onUpdate goes to old and new channels alike, while the subscription is still in both.
+            if (_options.NotifyChannelOfSubscriptions && (change.Joined.Any() || change.Left.Any()))
+            {
+                var meta = Json(updated.ToMeta());
+                foreach (var channel in change.Merged)
+                {
+                    await delivery.ToChannelAsync(channel, "cmd.onUpdate", meta, cancellationToken);
+                }
+            }
+            foreach (var channel in change.Left)
+            {
+                await delivery.RemoveFromGroupAsync(subscriptionId, channel, cancellationToken);
+            }
+            if (_options.OnUpdate is { } onUpdate)
+            {
+                await onUpdate(updated);
+            }
+            return updated;
+        }
+        finally
+        {
+            gate.Release();
+        }
+    }
+
+    /// <summary>Marks a subscription alive and answers it with <c>cmd.onHeartbeat</c>.</summary>
+    public async Task<bool> PulseAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        if (!await store.PulseAsync(subscriptionId, time.GetUtcNow(), cancellationToken))
+        {
+            return false;
+        }
+        var info = await store.GetAsync(subscriptionId, cancellationToken);
+        if (info is not null)
+        {
+            await delivery.ToConnectionAsync(subscriptionId, "cmd.onHeartbeat", Json(info.ToMeta()), cancellationToken);
+        }
+        return true;
+    }
+
+    /// <summary>Drops every registration and closes this server's connections so clients come back fresh.</summary>
+    public async Task ResetAsync(CancellationToken cancellationToken)
+    {
+        await store.ClearAsync(cancellationToken);
+        local.AbortAll();
+    }
+
+    private async Task RegisterAsync(SubscriptionInfo info, Action attach, CancellationToken cancellationToken)
+    {
+        var id = info.SubscriptionId;
+        var connect = info.ToMeta();
+        connect["id"] = id;
+        connect["heartbeatIntervalMs"] = Milliseconds(_options.HeartbeatInterval);
+        connect["idleTimeoutMs"] = Milliseconds(_options.IdleTimeout);
+        foreach (var (key, value) in info.ConnectArgs)
+        {
+            connect[key] = value;
+        }
+        if (_options.OnConnect is { } onConnect)
+        {
+            await onConnect(info, connect);
+        }
+
+        attach();
+        await store.AddAsync(info, cancellationToken);
+        try
+        {
+            // onConnect is sent before the connection joins any group, so it is always the first event.
+            await delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken);
+            foreach (var group in info.Channels.Concat(GroupNames.IdentityGroups(info)))
+            {
+                await delivery.AddToGroupAsync(id, group, cancellationToken);
+            }
+        }
+        catch
+        {
+            local.Remove(id);
+            await store.RemoveAsync(id, CancellationToken.None);
+            throw;
+        }
+        Interlocked.Increment(ref _totalConnections);
+        ServerEventsLog.Registered(logger, id, info.UserId, string.Join(',', info.Channels));
+
+        if (_options.OnSubscribe is { } onSubscribe)
+        {
+            await onSubscribe(info);
+        }
+        if (_options.NotifyChannelOfSubscriptions)
+        {
+            var meta = Json(info.ToMeta());
+            foreach (var channel in info.Channels)
+            {
+                await delivery.ToChannelAsync(channel, "cmd.onJoin", meta, cancellationToken);
+            }
+        }
+    }
+
+    private async Task<SubscriptionInfo?> RemoveAsync(string subscriptionId, CancellationToken cancellationToken)
+    {
+        var removed = await store.RemoveAsync(subscriptionId, cancellationToken);
+        if (removed is null)
+        {
+            return null;
+        }
+        Interlocked.Increment(ref _totalUnsubscriptions);
+        ServerEventsLog.Removed(logger, subscriptionId, removed.UserId);
+        // Leave the channel groups first: onLeave is for the subscriptions that remain.
+        foreach (var channel in removed.Channels)
+        {
+            await delivery.RemoveFromGroupAsync(subscriptionId, channel, cancellationToken);
+        }
+        if (_options.NotifyChannelOfSubscriptions)
+        {
+            var meta = Json(removed.ToMeta());
+            foreach (var channel in removed.Channels)
+            {
+                await delivery.ToChannelAsync(channel, "cmd.onLeave", meta, cancellationToken);
+            }
+        }
+        if (_options.OnUnsubscribe is { } onUnsubscribe)
+        {
+            await onUnsubscribe(removed);
+        }
+        return removed;
+    }
+
+    private async Task AuthorizeAsync(SubscriptionInfo info, IEnumerable<string> channels)
+    {
+        if (_options.AuthorizeChannel is not { } authorize)
+        {
+            return;
+        }
+        foreach (var channel in channels)
+        {
+            if (!await authorize(info, channel))
+            {
+                throw new ChannelAccessDeniedException(channel);
+            }
+        }
+    }
+
+    private static string Milliseconds(TimeSpan span) =>
+        ((long)span.TotalMilliseconds).ToString(CultureInfo.InvariantCulture);
+
+    private static string Json(Dictionary<string, string> values) =>
+        JsonSerializer.Serialize(values, ServerEventsJson.Default.DictionaryStringString);
+}

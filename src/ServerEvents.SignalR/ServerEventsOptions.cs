@@ -1,0 +1,71 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.AspNetCore.Http;
+
+namespace ServerEvents;
+
+/// <summary>Settings and hooks of the Server Events feature, configured in <c>AddServerEvents(options =&gt; …)</c>.</summary>
+public sealed class ServerEventsOptions
+{
+    /// <summary>A subscription not heard from for this long is removed (advertised to clients as <c>idleTimeoutMs</c>).</summary>
+    public TimeSpan IdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How often clients should send a heartbeat (advertised to clients as <c>heartbeatIntervalMs</c>).</summary>
+    public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>Send <c>cmd.onJoin</c>, <c>cmd.onLeave</c> and <c>cmd.onUpdate</c> to the channels concerned.</summary>
+    public bool NotifyChannelOfSubscriptions { get; set; } = true;
+
+    /// <summary>Refuse subscriptions from unauthenticated users.</summary>
+    public bool LimitToAuthenticatedUsers { get; set; }
+
+    /// <summary>Rules every channel name must follow.</summary>
+    public ChannelNameRules ChannelNames { get; } = new();
+
+    /// <summary>Most channels one subscription may be in at once.</summary>
+    public int MaxChannelsPerSubscription { get; set; } = 50;
+
+    /// <summary>Largest notification payload accepted, in characters of JSON text.</summary>
+    public int MaxMessageLength { get; set; } = 1024 * 1024;
+
+    /// <summary>
+    /// Finds the caller's session id. The default follows ServiceStack: the <c>ss-id</c> query
+    /// parameter, else the <c>ss-pid</c> cookie when the <c>ss-opt</c> cookie is <c>perm</c>, else the <c>ss-id</c> cookie.
+    /// </summary>
+    public Func<HttpContext, string?> ResolveSessionId { get; set; } = SessionIds.FromServiceStackCookies;
+
+    /// <summary>
+    /// Serializer for notification payloads: camelCase, nulls omitted (ServiceStack's defaults).
+    /// Each message is serialized once per notify call.
+    /// </summary>
+    public JsonSerializerOptions JsonSerializerOptions { get; set; } = new(JsonSerializerDefaults.Web)
+    {
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>
+    /// Runs when a subscription has been built from the request, before it is registered: edit
+    /// display name, profile URL, meta, connect args or server args here. Throw
+    /// <see cref="Microsoft.AspNetCore.SignalR.HubException"/> to refuse the subscription with a reason.
+    /// </summary>
+    public Func<SubscriptionInfo, HttpContext, ValueTask>? OnCreated { get; set; }
+
+    /// <summary>Runs before <c>cmd.onConnect</c> is sent; may edit its payload (all values strings).</summary>
+    public Func<SubscriptionInfo, IDictionary<string, string>, ValueTask>? OnConnect { get; set; }
+
+    /// <summary>Runs after a subscription has been registered and joined its channels.</summary>
+    public Func<SubscriptionInfo, ValueTask>? OnSubscribe { get; set; }
+
+    /// <summary>Runs after a subscription has been removed (disconnect, unregister or expiry).</summary>
+    public Func<SubscriptionInfo, ValueTask>? OnUnsubscribe { get; set; }
+
+    /// <summary>Runs after a subscription's channels changed at runtime; gets the updated subscription.</summary>
+    public Func<SubscriptionInfo, ValueTask>? OnUpdate { get; set; }
+
+    /// <summary>
+    /// Decides whether a subscription may join a channel it asked for (on connect and on
+    /// <c>SubscribeToChannels</c>). Returning <see langword="false"/> refuses the request and changes nothing.
+    /// Server-side calls through <see cref="IServerEvents"/> are trusted and not checked.
+    /// </summary>
+    public Func<SubscriptionInfo, string, ValueTask<bool>>? AuthorizeChannel { get; set; }
+}

@@ -1,0 +1,163 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace ServerEvents.Tests.Fixtures;
+
+/// <summary>An event as a hub client receives it (deserialized independently of the server's type).</summary>
+public sealed record ReceivedEvent(long EventId, string? Channel, string Selector, string Json, JsonElement Raw)
+{
+    /// <summary>Reads the envelope by its exact wire names, so a renamed property fails every test.</summary>
+    public static ReceivedEvent FromWire(JsonElement e) => new(
+        e.GetProperty("eventId").GetInt64(),
+        e.GetProperty("channel").GetString(),
+        e.GetProperty("selector").GetString()!,
+        e.GetProperty("json").GetString()!,
+        e.Clone());
+
+    public Dictionary<string, string> Meta => JsonSerializer.Deserialize<Dictionary<string, string>>(Json)!;
+
+    public JsonElement Body => JsonDocument.Parse(Json).RootElement;
+}
+
+/// <summary>The official SignalR .NET client connected to a Server Events hub, recording every event.</summary>
+public sealed class TestClient : IAsyncDisposable
+{
+    private readonly List<ReceivedEvent> _events = [];
+    private readonly Lock _gate = new();
+    private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private TestClient(HubConnection connection)
+    {
+        Connection = connection;
+        connection.On<JsonElement>("event", e => Record(ReceivedEvent.FromWire(e)));
+        connection.Closed += ex =>
+        {
+            _closed.TrySetResult(ex);
+            return Task.CompletedTask;
+        };
+    }
+
+    public HubConnection Connection { get; }
+
+    /// <summary>The <c>cmd.onConnect</c> payload.</summary>
+    public Dictionary<string, string> ConnectInfo { get; private set; } = [];
+
+    public string Id => ConnectInfo["id"];
+
+    public string UserId => ConnectInfo["userId"];
+
+    public string DisplayName => ConnectInfo["displayName"];
+
+    /// <summary>Completes with the close error when the server ends the connection.</summary>
+    public Task<Exception?> Closed => _closed.Task;
+
+    public IReadOnlyList<ReceivedEvent> Events
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return [.. _events];
+            }
+        }
+    }
+
+    /// <summary>Starts the connection and waits for <c>cmd.onConnect</c>.</summary>
+    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null)
+    {
+        var client = Create(hubUrl, user);
+        await client.Connection.StartAsync().DefaultTimeout();
+        var connect = await client.WaitForAsync(e => e.Selector == "cmd.onConnect");
+        client.ConnectInfo = connect.Meta;
+        return client;
+    }
+
+    /// <summary>Starts a connection the server is expected to refuse; returns the close error message.</summary>
+    public static async Task<string> ConnectRefusedAsync(Uri hubUrl, string? user = null)
+    {
+        await using var client = Create(hubUrl, user);
+        await client.Connection.StartAsync().DefaultTimeout();
+        var error = await client.Closed.DefaultTimeout();
+        Assert.DoesNotContain(client.Events, e => e.Selector == "cmd.onConnect");
+        return error?.Message ?? "(closed without error)";
+    }
+
+    /// <summary>The first event so far or from now on that matches.</summary>
+    public async Task<ReceivedEvent> WaitForAsync(Func<ReceivedEvent, bool> match)
+    {
+        using var timeout = new CancellationTokenSource(TaskExtensions.Default);
+        while (true)
+        {
+            Task changed;
+            lock (_gate)
+            {
+                var found = _events.FirstOrDefault(match);
+                if (found is not null)
+                {
+                    return found;
+                }
+                changed = _changed.Task;
+            }
+            try
+            {
+                await changed.WaitAsync(timeout.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                throw new TimeoutException($"No matching event within {TaskExtensions.Default}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}");
+            }
+        }
+    }
+
+    public Task<ReceivedEvent> WaitForAsync(string selector, string? channel = null) =>
+        WaitForAsync(e => e.Selector == selector && (channel is null || e.Channel == channel));
+
+    /// <summary>
+    /// Sends this client a unique marker and waits for it. Delivery to one connection is ordered, so
+    /// afterwards every event sent to it before the barrier has arrived: negative checks need no sleep.
+    /// </summary>
+    public async Task<IReadOnlyList<ReceivedEvent>> BarrierAsync(IServerEvents serverEvents)
+    {
+        var marker = Guid.NewGuid().ToString("N");
+        await serverEvents.NotifySubscriptionJsonAsync(Id, "cmd.barrier", JsonSerializer.Serialize(marker)).DefaultTimeout();
+        var barrier = await WaitForAsync(e => e.Selector == "cmd.barrier" && e.Json.Contains(marker, StringComparison.Ordinal));
+        lock (_gate)
+        {
+            return [.. _events.TakeWhile(e => e != barrier).Where(e => e.Selector != "cmd.barrier")];
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await Connection.DisposeAsync();
+    }
+
+    private static TestClient Create(Uri hubUrl, string? user)
+    {
+        var builder = new HubConnectionBuilder();
+        builder.Services.AddSingleton<IConnectionFactory>(new WebSocketConnectionFactory(options =>
+        {
+            if (user is not null)
+            {
+                options.SetRequestHeader(TestAuthHandler.Header, user);
+            }
+        }));
+        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(hubUrl));
+        return new TestClient(builder.Build());
+    }
+
+    private void Record(ReceivedEvent received)
+    {
+        lock (_gate)
+        {
+            _events.Add(received);
+            var changed = _changed;
+            _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            changed.SetResult();
+        }
+    }
+}
