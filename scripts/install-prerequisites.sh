@@ -1,9 +1,27 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs on a fresh Debian machine (idempotent, non-interactive).
+# Installs what the test suite needs on a fresh Debian machine (idempotent, non-interactive):
+# the .NET SDK must already be there; redis-server comes from Debian's packages.
 set -euo pipefail
 
 if ! command -v dotnet >/dev/null; then
     echo "The .NET SDK (see global.json) must be installed: dotnet is not on PATH." >&2
     exit 1
 fi
-dotnet --version
+echo "dotnet $(dotnet --version)"
+
+apt_install() {
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    export DEBIAN_FRONTEND=noninteractive
+    if [ -z "${APT_UPDATED:-}" ]; then
+        $sudo apt-get update -qq
+        APT_UPDATED=1
+    fi
+    $sudo apt-get install -y -qq "$@" >/dev/null
+}
+
+if ! command -v redis-server >/dev/null; then
+    echo "Installing redis-server from Debian packages..."
+    apt_install redis-server
+fi
+echo "$(redis-server --version | cut -d' ' -f1-3)"

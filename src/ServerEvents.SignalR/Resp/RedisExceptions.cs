@@ -1,0 +1,35 @@
+namespace ServerEvents.Resp;
+
+/// <summary>Redis could not be reached, or the connection to it was lost. The message names the endpoint, never the password.</summary>
+public sealed class RedisConnectionException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">What failed, including the endpoint.</param>
+    /// <param name="innerException">The underlying socket or protocol error.</param>
+    public RedisConnectionException(string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+    }
+}
+
+/// <summary>Redis answered a command with an error reply (<c>-ERR …</c>).</summary>
+public sealed class RedisServerException : Exception
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The command and Redis's error text.</param>
+    public RedisServerException(string message)
+        : base(message)
+    {
+    }
+}
+
+/// <summary>A Redis command's reply did not arrive within the command timeout.</summary>
+public sealed class RedisTimeoutException : TimeoutException
+{
+    /// <summary>Creates the exception.</summary>
+    /// <param name="message">The command, the endpoint and the timeout.</param>
+    public RedisTimeoutException(string message)
+        : base(message)
+    {
+    }
+}

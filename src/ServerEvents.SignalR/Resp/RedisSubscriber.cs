@@ -1,0 +1,322 @@
+using System.Collections.Concurrent;
+using System.Text;
+using Microsoft.Extensions.Logging;
+
+namespace ServerEvents.Resp;
+
+/// <summary>
+/// The dedicated pub/sub connection. Each Redis channel has one handler; <see cref="SubscribeAsync"/>
+/// returns once Redis has confirmed the subscription, so a publish made afterwards is received. After a
+/// lost connection it reconnects with back-off, subscribes every registered channel again, then raises
+/// <see cref="Reconnected"/>. A periodic PING detects a connection that died silently.
+/// </summary>
+/// <remarks>Handlers run on the read loop, in publish order: they must be quick and must not block.</remarks>
+internal sealed class RedisSubscriber : IAsyncDisposable
+{
+    private const int ResubscribeBatch = 500;
+    private readonly RedisConnectionOptions _options;
+    private readonly ReconnectPolicy _policy;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, Action<string, ReadOnlyMemory<byte>>> _handlers = new(StringComparer.Ordinal);
+    private readonly CancellationTokenSource _disposed = new();
+    private readonly SemaphoreSlim _writeLock = new(1, 1);
+    private readonly Lock _gate = new();
+    private readonly Queue<TaskCompletionSource> _acks = new();
+    private RedisSocket? _socket;
+    private TaskCompletionSource<Exception> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private Task? _supervisor;
+    private string _lastError = "not connected yet";
+
+    public RedisSubscriber(RedisConnectionOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+        _policy = new ReconnectPolicy(options.MinReconnectDelay, options.MaxReconnectDelay);
+    }
+
+    public bool IsConnected => _socket is not null && !_lost.Task.IsCompleted;
+
+    /// <summary>How often the connection is checked with PING.</summary>
+    public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Raised after a reconnect, once every channel is subscribed again.</summary>
+    public event Func<Task>? Reconnected;
+
+    public IReadOnlyCollection<string> Channels => [.. _handlers.Keys];
+
+    public async Task ConnectAsync(CancellationToken cancellationToken = default)
+    {
+        var socket = await RedisSocket.ConnectAsync(_options, "sub", cancellationToken);
+        Attach(socket);
+        _supervisor = SuperviseAsync();
+    }
+
+    /// <summary>Subscribes (or replaces the handler of) a channel and waits for Redis to confirm it.</summary>
+    public async Task SubscribeAsync(string channel, Action<string, ReadOnlyMemory<byte>> handler, CancellationToken cancellationToken = default)
+    {
+        if (_handlers.TryGetValue(channel, out _))
+        {
+            _handlers[channel] = handler;
+            return;
+        }
+        _handlers[channel] = handler;
+        try
+        {
+            await SendAsync("SUBSCRIBE", [channel], cancellationToken);
+        }
+        catch
+        {
+            _handlers.TryRemove(channel, out _);
+            throw;
+        }
+    }
+
+    /// <summary>Unsubscribes a channel; its handler stops being called at once.</summary>
+    public async Task UnsubscribeAsync(string channel, CancellationToken cancellationToken = default)
+    {
+        if (!_handlers.TryRemove(channel, out _))
+        {
+            return;
+        }
+        try
+        {
+            await SendAsync("UNSUBSCRIBE", [channel], cancellationToken);
+        }
+        catch (RedisConnectionException)
+        {
+            // Not subscribed on a dead connection either; the reconnect will not re-subscribe it.
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_disposed.IsCancellationRequested)
+        {
+            return;
+        }
+        await _disposed.CancelAsync();
+        await LoseAsync(new ObjectDisposedException(nameof(RedisSubscriber)));
+        if (_supervisor is not null)
+        {
+            await _supervisor;
+        }
+        _disposed.Dispose();
+        _writeLock.Dispose();
+    }
+
+    private async Task SendAsync(string command, string[] channels, CancellationToken cancellationToken)
+    {
+        var socket = _socket;
+        if (socket is null || !IsConnected)
+        {
+            throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.");
+        }
+        var builder = new RespCommand.Builder(command, channels.Length);
+        foreach (var channel in channels)
+        {
+            builder.Add(channel);
+        }
+        var encoded = builder.Build();
+        // Redis confirms each channel of (UN)SUBSCRIBE separately; PING gets one pong.
+        var expected = channels.Length == 0 ? 1 : channels.Length;
+        var acks = new List<Task>(expected);
+        await _writeLock.WaitAsync(cancellationToken);
+        try
+        {
+            lock (_gate)
+            {
+                // Redis confirms each channel in command order, so a FIFO matches confirmations to callers.
+                for (var i = 0; i < expected; i++)
+                {
+                    var ack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    _acks.Enqueue(ack);
+                    acks.Add(ack.Task);
+                }
+            }
+            socket.Write(encoded.Encoded);
+            await socket.FlushAsync(cancellationToken);
+        }
+        finally
+        {
+            _writeLock.Release();
+        }
+        try
+        {
+            await Task.WhenAll(acks).WaitAsync(_options.CommandTimeout, cancellationToken);
+        }
+        catch (TimeoutException)
+        {
+            throw new RedisTimeoutException($"Redis at {_options.EndPoint} did not confirm {command} within {_options.CommandTimeout.TotalMilliseconds:0} ms.");
+        }
+    }
+
+    private void Attach(RedisSocket socket)
+    {
+        _lost = new TaskCompletionSource<Exception>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _socket = socket;
+        _ = ReadLoopAsync(socket, _lost);
+        _ = PingLoopAsync(socket, _lost);
+    }
+
+    private async Task ReadLoopAsync(RedisSocket socket, TaskCompletionSource<Exception> lost)
+    {
+        Exception reason;
+        try
+        {
+            while (true)
+            {
+                var frame = await socket.ReadAsync();
+                if (frame is null)
+                {
+                    reason = new RedisConnectionException($"Redis at {socket.EndPoint} closed the connection.");
+                    break;
+                }
+                Dispatch(frame.Value);
+            }
+        }
+        catch (Exception ex)
+        {
+            reason = ex;
+        }
+        if (lost == _lost)
+        {
+            await LoseAsync(reason);
+        }
+    }
+
+    private void Dispatch(RespValue frame)
+    {
+        if (frame.Type != RespType.Array || frame.Items.Length < 2)
+        {
+            throw new RedisConnectionException($"Unexpected frame on the pub/sub connection to {_options.EndPoint}: {frame}");
+        }
+        var items = frame.Items;
+        var kind = Encoding.ASCII.GetString(items[0].Bytes.Span);
+        switch (kind)
+        {
+            case "message" when items.Length == 3:
+                var channel = items[1].AsString()!;
+                if (_handlers.TryGetValue(channel, out var handler))
+                {
+                    try
+                    {
+                        handler(channel, items[2].Bytes);
+                    }
+                    catch (Exception ex)
+                    {
+                        RespLog.HandlerFailed(_logger, channel, ex);
+                    }
+                }
+                break;
+            case "subscribe":
+            case "unsubscribe":
+            case "pong":
+                TaskCompletionSource? ack;
+                lock (_gate)
+                {
+                    _acks.TryDequeue(out ack);
+                }
+                ack?.TrySetResult();
+                break;
+            default:
+                throw new RedisConnectionException($"Unexpected '{kind}' frame on the pub/sub connection to {_options.EndPoint}.");
+        }
+    }
+
+    private async Task PingLoopAsync(RedisSocket socket, TaskCompletionSource<Exception> lost)
+    {
+        try
+        {
+            while (!lost.Task.IsCompleted)
+            {
+                await Task.WhenAny(Task.Delay(PingInterval, _disposed.Token), lost.Task);
+                if (lost.Task.IsCompleted || _disposed.IsCancellationRequested)
+                {
+                    return;
+                }
+                await SendAsync("PING", [], CancellationToken.None);
+            }
+        }
+        catch (Exception ex) when (ex is RedisTimeoutException or RedisConnectionException or IOException)
+        {
+            if (lost == _lost)
+            {
+                await LoseAsync(ex);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task LoseAsync(Exception reason)
+    {
+        var lost = _lost;
+        if (!lost.TrySetResult(reason))
+        {
+            return;
+        }
+        var error = new RedisConnectionException($"Connection to Redis at {_options.EndPoint} lost: {reason.Message}", reason);
+        lock (_gate)
+        {
+            while (_acks.TryDequeue(out var ack))
+            {
+                ack.TrySetException(error);
+            }
+        }
+        if (_socket is { } socket)
+        {
+            await socket.DisposeAsync();
+        }
+    }
+
+    private async Task SuperviseAsync()
+    {
+        while (!_disposed.IsCancellationRequested)
+        {
+            var reason = await _lost.Task;
+            if (_disposed.IsCancellationRequested)
+            {
+                return;
+            }
+            _lastError = reason.Message;
+            RespLog.ConnectionLost(_logger, "pub/sub", _options.EndPoint, reason.Message);
+            for (var attempt = 0; !_disposed.IsCancellationRequested; attempt++)
+            {
+                try
+                {
+                    await Task.Delay(_policy.Delay(attempt), _disposed.Token);
+                    var socket = await RedisSocket.ConnectAsync(_options, "sub", _disposed.Token);
+                    Attach(socket);
+                    var channels = _handlers.Keys.ToArray();
+                    foreach (var batch in channels.Chunk(ResubscribeBatch))
+                    {
+                        await SendAsync("SUBSCRIBE", batch, _disposed.Token);
+                    }
+                    RespLog.Reconnected(_logger, "pub/sub", _options.EndPoint, attempt + 1);
+                    RespLog.Resubscribed(_logger, channels.Length, _options.EndPoint);
+                    if (Reconnected is { } reconnected)
+                    {
+                        foreach (var callback in reconnected.GetInvocationList().Cast<Func<Task>>())
+                        {
+                            _ = Task.Run(callback);
+                        }
+                    }
+                    break;
+                }
+                catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
+                {
+                    return;
+                }
+                catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or IOException)
+                {
+                    _lastError = ex.Message;
+                    if (!_lost.Task.IsCompleted)
+                    {
+                        await LoseAsync(ex);
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,150 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace ServerEvents.Tests.Fixtures;
+
+/// <summary>
+/// A real redis-server process on a free 127.0.0.1 port, no persistence. Starting it fails loudly
+/// (binary, port and stderr in the message) when it cannot run: Redis tests never skip.
+/// </summary>
+public sealed class RedisServer : IAsyncDisposable
+{
+    private readonly string[] _extraArgs;
+    private Process? _process;
+    private readonly StringBuilder _output = new();
+
+    private RedisServer(int port, string[] extraArgs)
+    {
+        Port = port;
+        _extraArgs = extraArgs;
+    }
+
+    public int Port { get; }
+
+    public string ConnectionString => $"127.0.0.1:{Port}";
+
+    public bool IsRunning => _process is { HasExited: false };
+
+    public static async Task<RedisServer> StartAsync(params string[] extraArgs)
+    {
+        var server = new RedisServer(FreePort(), extraArgs);
+        await server.RestartAsync();
+        return server;
+    }
+
+    /// <summary>Starts (again) on the same port; all data is gone, as after a real crash without persistence.</summary>
+    public async Task RestartAsync()
+    {
+        if (IsRunning)
+        {
+            throw new InvalidOperationException("redis-server is already running.");
+        }
+        var binary = FindBinary();
+        var start = new ProcessStartInfo(binary)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in new[] { "--port", Port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no" }.Concat(_extraArgs))
+        {
+            start.ArgumentList.Add(arg);
+        }
+        _output.Clear();
+        var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {binary}.");
+        process.OutputDataReceived += (_, e) => Append(e.Data);
+        process.ErrorDataReceived += (_, e) => Append(e.Data);
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        _process = process;
+
+        var deadline = DateTime.UtcNow.AddSeconds(15);
+        while (!await PingsAsync())
+        {
+            if (process.HasExited || DateTime.UtcNow > deadline)
+            {
+                throw new InvalidOperationException($"redis-server ({binary}) did not start on 127.0.0.1:{Port}. Output:\n{Output}");
+            }
+            await Task.Delay(20);
+        }
+    }
+
+    /// <summary>Kills the process abruptly (SIGKILL) and waits for it to be gone.</summary>
+    public async Task KillAsync()
+    {
+        if (_process is { } process && !process.HasExited)
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync().DefaultTimeout();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await KillAsync();
+        _process?.Dispose();
+    }
+
+    private string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    private void Append(string? line)
+    {
+        if (line is not null)
+        {
+            lock (_output)
+            {
+                _output.AppendLine(line);
+            }
+        }
+    }
+
+    private async Task<bool> PingsAsync()
+    {
+        try
+        {
+            using var client = new TcpClient();
+            await client.ConnectAsync(IPAddress.Loopback, Port);
+            var stream = client.GetStream();
+            await stream.WriteAsync("PING\r\n"u8.ToArray());
+            var buffer = new byte[64];
+            var read = await stream.ReadAsync(buffer).AsTask().WaitAsync(TimeSpan.FromSeconds(2));
+            // A password-protected server answers -NOAUTH: it is up all the same.
+            return read > 0 && (buffer[0] == (byte)'+' || Encoding.ASCII.GetString(buffer, 0, read).Contains("NOAUTH"));
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or TimeoutException)
+        {
+            return false;
+        }
+    }
+
+    private static string FindBinary()
+    {
+        foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Append("/usr/bin").Append("/usr/local/bin"))
+        {
+            var candidate = Path.Combine(dir, "redis-server");
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+        throw new InvalidOperationException("redis-server is not installed (not found on PATH). Run ./test.sh, which installs it from Debian's packages.");
+    }
+
+    private static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
