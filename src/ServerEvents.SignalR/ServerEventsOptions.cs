@@ -13,6 +13,9 @@ public sealed class ServerEventsOptions
     /// <summary>How often clients should send a heartbeat (advertised to clients as <c>heartbeatIntervalMs</c>).</summary>
     public TimeSpan HeartbeatInterval { get; set; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>How often presence housekeeping runs (server liveness, sweeping what dead servers and idle clients left).</summary>
+    public TimeSpan HouseKeepingInterval { get; set; } = TimeSpan.FromSeconds(5);
+
     /// <summary>Send <c>cmd.onJoin</c>, <c>cmd.onLeave</c> and <c>cmd.onUpdate</c> to the channels concerned.</summary>
     public bool NotifyChannelOfSubscriptions { get; set; } = true;
 

@@ -56,6 +56,7 @@ public static class ServerEventsServiceCollectionExtensions
         services.TryAddSingleton<ISubscriptionStore, MemorySubscriptionStore>();
         services.AddSingleton<EventDelivery, HubEventDelivery<THub>>();
         services.AddSingleton<LocalConnections>();
+        services.TryAddSingleton<ConnectionControl, LocalConnectionControl>();
         services.AddSingleton<Payloads>();
         services.AddSingleton<SubscriptionFactory>();
         services.AddSingleton<SubscriptionLifecycle>();

@@ -17,6 +17,7 @@ internal sealed class SubscriptionLifecycle(
     ISubscriptionStore store,
     EventDelivery delivery,
     LocalConnections local,
+    ConnectionControl control,
     SubscriptionFactory factory,
     TimeProvider time,
     ILogger<SubscriptionLifecycle> logger)
@@ -24,7 +25,7 @@ internal sealed class SubscriptionLifecycle(
     private readonly ServerEventsOptions _options = options.Value;
 
     // Channel changes of one subscription are applied one at a time so groups follow the store.
-    private readonly SemaphoreSlim[] _locks = [.. Enumerable.Range(0, 64).Select(_ => new SemaphoreSlim(1, 1))];
+    private readonly StripedLock _locks = new();
     private long _totalConnections;
     private long _totalUnsubscriptions;
 
@@ -80,7 +81,7 @@ internal sealed class SubscriptionLifecycle(
         var removed = await RemoveAsync(subscriptionId, cancellationToken);
         if (removed is not null)
         {
-            local.Abort(subscriptionId);
+            await control.CloseAsync(subscriptionId, cancellationToken);
         }
         return removed;
     }
@@ -91,9 +92,7 @@ internal sealed class SubscriptionLifecycle(
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         var toAdd = factory.Validate(add);
         var toRemove = factory.Validate(remove);
-        var gate = _locks[(uint)StringComparer.Ordinal.GetHashCode(subscriptionId) % (uint)_locks.Length];
-        await gate.WaitAsync(cancellationToken);
-        try
+        using (await _locks.LockAsync(subscriptionId, cancellationToken))
         {
             if (authorize && toAdd.Count > 0)
             {
@@ -127,10 +126,6 @@ internal sealed class SubscriptionLifecycle(
             }
             return updated;
         }
-        finally
-        {
-            gate.Release();
-        }
     }
 
     /// <summary>Marks a subscription alive and answers it with <c>cmd.onHeartbeat</c>.</summary>
@@ -152,7 +147,7 @@ internal sealed class SubscriptionLifecycle(
     public async Task ResetAsync(CancellationToken cancellationToken)
     {
         await store.ClearAsync(cancellationToken);
-        local.AbortAll();
+        await control.CloseAllAsync(cancellationToken);
     }
 
     private async Task RegisterAsync(SubscriptionInfo info, Action attach, CancellationToken cancellationToken)

@@ -186,6 +186,12 @@ internal sealed class RedisSubscriber : IAsyncDisposable
 
     private void Dispatch(RespValue frame)
     {
+        // Before the first SUBSCRIBE the connection is not in pub/sub mode and PING gets a plain +PONG.
+        if (frame.Type == RespType.SimpleString && frame.AsString() == "PONG")
+        {
+            CompleteNextAck();
+            return;
+        }
         if (frame.Type != RespType.Array || frame.Items.Length < 2)
         {
             throw new RedisConnectionException($"Unexpected frame on the pub/sub connection to {_options.EndPoint}: {frame}");
@@ -211,16 +217,21 @@ internal sealed class RedisSubscriber : IAsyncDisposable
             case "subscribe":
             case "unsubscribe":
             case "pong":
-                TaskCompletionSource? ack;
-                lock (_gate)
-                {
-                    _acks.TryDequeue(out ack);
-                }
-                ack?.TrySetResult();
+                CompleteNextAck();
                 break;
             default:
                 throw new RedisConnectionException($"Unexpected '{kind}' frame on the pub/sub connection to {_options.EndPoint}.");
         }
+    }
+
+    private void CompleteNextAck()
+    {
+        TaskCompletionSource? ack;
+        lock (_gate)
+        {
+            _acks.TryDequeue(out ack);
+        }
+        ack?.TrySetResult();
     }
 
     private async Task PingLoopAsync(RedisSocket socket, TaskCompletionSource<Exception> lost)

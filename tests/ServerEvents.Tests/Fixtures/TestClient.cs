@@ -108,7 +108,7 @@ public sealed class TestClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No matching event within {TaskExtensions.Default}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}");
+                throw new TimeoutException($"No matching event within {TaskExtensions.Default}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
             }
         }
     }

@@ -1,0 +1,206 @@
+using System.Buffers;
+using System.Text;
+
+namespace ServerEvents.Redis.Internal;
+
+/// <summary>
+/// Binary payloads exchanged between app servers over Redis pub/sub. Strings are a 7-bit varint byte
+/// length + UTF-8; byte blocks the same. Readers ignore trailing fields they do not know, so servers of
+/// different versions can share one Redis.
+/// <code>
+/// event       {id as ASCII digits} 'E' origin excluded[] channel? selector json      (id prepended by the publish script)
+/// invocation  'I' origin excluded[] count (protocolName, bytes)*                       (serialized once per protocol)
+/// group       'G' origin requestId action(1 = add, 0 = remove) group                   (on the connection's channel; owner acks)
+/// close       'X' origin                                                                (on the connection's channel)
+/// ack         'A' requestId                                                             (on the requester's ack channel)
+/// close all   'R' origin                                                                (on the control channel)
+/// </code>
+/// </summary>
+internal static class BackplaneProtocol
+{
+    public const byte Event = (byte)'E';
+    public const byte Invocation = (byte)'I';
+    public const byte Group = (byte)'G';
+    public const byte Close = (byte)'X';
+    public const byte Ack = (byte)'A';
+    public const byte CloseAll = (byte)'R';
+
+    public static byte[] WriteEventBody(string origin, IReadOnlyList<string>? excluded, string? channel, string selector, string json)
+    {
+        var writer = new Writer(Event);
+        writer.String(origin);
+        writer.Strings(excluded);
+        writer.NullableString(channel);
+        writer.String(selector);
+        writer.String(json);
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteInvocation(string origin, IReadOnlyList<string>? excluded, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
+    {
+        var writer = new Writer(Invocation);
+        writer.String(origin);
+        writer.Strings(excluded);
+        writer.VarInt(serialized.Count);
+        foreach (var (protocol, payload) in serialized)
+        {
+            writer.String(protocol);
+            writer.Bytes(payload.Span);
+        }
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteGroup(string origin, long requestId, bool add, string group)
+    {
+        var writer = new Writer(Group);
+        writer.String(origin);
+        writer.VarInt(requestId);
+        writer.VarInt(add ? 1 : 0);
+        writer.String(group);
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteOrigin(byte kind, string origin)
+    {
+        var writer = new Writer(kind);
+        writer.String(origin);
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteAck(long requestId)
+    {
+        var writer = new Writer(Ack);
+        writer.VarInt(requestId);
+        return writer.ToArray();
+    }
+
+    /// <summary>Splits the ASCII event id the publish script prepended from the rest of the message.</summary>
+    public static bool TrySplitEventId(ReadOnlySpan<byte> message, out long eventId, out int bodyStart)
+    {
+        eventId = 0;
+        bodyStart = 0;
+        var i = 0;
+        while (i < message.Length && message[i] is >= (byte)'0' and <= (byte)'9')
+        {
+            eventId = (eventId * 10) + (message[i] - '0');
+            i++;
+        }
+        if (i == 0 || i >= message.Length || message[i] != Event)
+        {
+            return false;
+        }
+        bodyStart = i;
+        return true;
+    }
+
+    /// <summary>Sequential reader over one payload; throws <see cref="FormatException"/> on truncated input.</summary>
+    public ref struct Reader(ReadOnlySpan<byte> data)
+    {
+        private readonly ReadOnlySpan<byte> _data = data;
+        private int _position;
+
+        public byte Kind() => _data.Length > 0 ? _data[_position++] : throw new FormatException("Empty backplane message.");
+
+        public long VarInt()
+        {
+            long value = 0;
+            for (var shift = 0; shift < 64; shift += 7)
+            {
+                if (_position >= _data.Length)
+                {
+                    throw new FormatException("Truncated backplane message.");
+                }
+                var b = _data[_position++];
+                value |= (long)(b & 0x7F) << shift;
+                if ((b & 0x80) == 0)
+                {
+                    return value;
+                }
+            }
+            throw new FormatException("Malformed varint in backplane message.");
+        }
+
+        public ReadOnlySpan<byte> Bytes()
+        {
+            var length = checked((int)VarInt());
+            if (length < 0 || _position + length > _data.Length)
+            {
+                throw new FormatException("Truncated backplane message.");
+            }
+            var span = _data.Slice(_position, length);
+            _position += length;
+            return span;
+        }
+
+        public string String() => Encoding.UTF8.GetString(Bytes());
+
+        public string? NullableString() => VarInt() == 0 ? null : String();
+
+        public string[] Strings()
+        {
+            var count = checked((int)VarInt());
+            var result = count == 0 ? [] : new string[count];
+            for (var i = 0; i < count; i++)
+            {
+                result[i] = String();
+            }
+            return result;
+        }
+    }
+
+    private sealed class Writer
+    {
+        private readonly ArrayBufferWriter<byte> _buffer = new(256);
+
+        public Writer(byte kind) => _buffer.Write([kind]);
+
+        public void VarInt(long value)
+        {
+            var v = (ulong)value;
+            Span<byte> span = stackalloc byte[10];
+            var i = 0;
+            while (v >= 0x80)
+            {
+                span[i++] = (byte)(v | 0x80);
+                v >>= 7;
+            }
+            span[i++] = (byte)v;
+            _buffer.Write(span[..i]);
+        }
+
+        public void Bytes(ReadOnlySpan<byte> bytes)
+        {
+            VarInt(bytes.Length);
+            _buffer.Write(bytes);
+        }
+
+        public void String(string value)
+        {
+            var length = Encoding.UTF8.GetByteCount(value);
+            VarInt(length);
+            var span = _buffer.GetSpan(length);
+            Encoding.UTF8.GetBytes(value, span);
+            _buffer.Advance(length);
+        }
+
+        public void NullableString(string? value)
+        {
+            VarInt(value is null ? 0 : 1);
+            if (value is not null)
+            {
+                String(value);
+            }
+        }
+
+        public void Strings(IReadOnlyList<string>? values)
+        {
+            VarInt(values?.Count ?? 0);
+            foreach (var value in values ?? [])
+            {
+                String(value);
+            }
+        }
+
+        public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
+    }
+}

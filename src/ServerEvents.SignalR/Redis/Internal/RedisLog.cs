@@ -1,0 +1,25 @@
+using Microsoft.Extensions.Logging;
+
+namespace ServerEvents.Redis.Internal;
+
+/// <summary>Log messages of the Redis back-end, with stable event ids.</summary>
+internal static partial class RedisLog
+{
+    [LoggerMessage(200, LogLevel.Warning, "Connection {ConnectionId} closed: more than {MaxPending} writes were waiting for it (too slow to keep up).")]
+    public static partial void SlowConnectionClosed(ILogger logger, string connectionId, int maxPending);
+
+    [LoggerMessage(201, LogLevel.Warning, "Ignored a malformed backplane message: {Reason}")]
+    public static partial void BadMessage(ILogger logger, string reason);
+
+    [LoggerMessage(202, LogLevel.Warning, "Could not apply a group change for connection {ConnectionId} in {Group} requested by another server.")]
+    public static partial void RemoteGroupChangeFailed(ILogger logger, string connectionId, string group, Exception exception);
+
+    [LoggerMessage(203, LogLevel.Information, "Server {DeadServer} stopped refreshing its liveness key; removed {Count} of its subscriptions.")]
+    public static partial void SweptDeadServer(ILogger logger, string deadServer, int count);
+
+    [LoggerMessage(204, LogLevel.Information, "Redis came back: re-registered {Count} local subscriptions.")]
+    public static partial void Restored(ILogger logger, int count);
+
+    [LoggerMessage(205, LogLevel.Warning, "Presence housekeeping failed: {Reason}")]
+    public static partial void HousekeepingFailed(ILogger logger, string reason);
+}

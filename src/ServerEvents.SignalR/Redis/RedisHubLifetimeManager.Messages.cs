@@ -1,0 +1,185 @@
+using System.Globalization;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using ServerEvents.Redis.Internal;
+using ServerEvents.Resp;
+
+namespace ServerEvents.Redis;
+
+internal sealed partial class RedisHubLifetimeManager<THub>
+{
+    private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
+
+    /// <summary>Publishes once per Redis channel and writes to this server's recipients directly.</summary>
+    private async Task PublishAsync(IReadOnlyList<string> channels, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(methodName);
+        await EnsureStartedAsync(cancellationToken);
+        SerializedHubMessage message;
+        if (methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
+        {
+            var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
+            var floor = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
+            var reply = await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels], [floor, body], cancellationToken);
+            message = EventMessage(serverEvent with { EventId = reply.Integer });
+        }
+        else
+        {
+            var invocation = new InvocationMessage(methodName, args);
+            var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
+            if (channels.Count > 0)
+            {
+                var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
+                await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
+            }
+            message = new SerializedHubMessage([.. serialized.Select(s => new SerializedMessage(s.Name, s.Item2))]);
+        }
+        WriteLocal(localTargets, excluded, message);
+    }
+
+    private async Task<long> PublishRawAsync(string channel, byte[] payload, CancellationToken cancellationToken) =>
+        (await _backplane.Commands.ExecuteAsync(RespCommand.Create("PUBLISH", channel, payload), cancellationToken)).Integer;
+
+    private static SerializedHubMessage EventMessage(ServerEvent serverEvent) =>
+        new(new InvocationMessage(ServerEventsHubBase.ClientMethod, [serverEvent]));
+
+    private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message)
+    {
+        var max = _backplane.Options.MaxPendingWritesPerConnection;
+        foreach (var connection in targets)
+        {
+            if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
+            {
+                continue;
+            }
+            if (!connection.TryWrite(message, max))
+            {
+                RedisLog.SlowConnectionClosed(_logger, connection.Id, max);
+            }
+        }
+    }
+
+    /// <summary>Delivers a received event or invocation to local recipients; our own publications were delivered already.</summary>
+    private void Deliver(ReadOnlyMemory<byte> payload, IEnumerable<LocalConnection> targets)
+    {
+        try
+        {
+            var span = payload.Span;
+            if (BackplaneProtocol.TrySplitEventId(span, out var eventId, out var start))
+            {
+                var reader = new BackplaneProtocol.Reader(span[start..]);
+                reader.Kind();
+                if (reader.String() == _serverId)
+                {
+                    return;
+                }
+                var excluded = reader.Strings();
+                var channel = reader.NullableString();
+                var selector = reader.String();
+                var json = reader.String();
+                WriteLocal(targets, excluded, EventMessage(new ServerEvent(eventId, channel, selector, json)));
+                return;
+            }
+            var invocation = new BackplaneProtocol.Reader(span);
+            if (invocation.Kind() != BackplaneProtocol.Invocation || invocation.String() == _serverId)
+            {
+                return;
+            }
+            var except = invocation.Strings();
+            var count = (int)invocation.VarInt();
+            var messages = new List<SerializedMessage>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var protocol = invocation.String();
+                messages.Add(new SerializedMessage(protocol, invocation.Bytes().ToArray()));
+            }
+            WriteLocal(targets, except, new SerializedHubMessage(messages));
+        }
+        catch (FormatException ex)
+        {
+            RedisLog.BadMessage(_logger, ex.Message);
+        }
+    }
+
+    private void OnGroupMessage(string group, ReadOnlyMemory<byte> payload) => Deliver(payload, _groups.Members(group));
+
+    private void OnUserMessage(string user, ReadOnlyMemory<byte> payload) => Deliver(payload, _users.Members(user));
+
+    private void OnConnectionMessage(string connectionId, ReadOnlyMemory<byte> payload)
+    {
+        if (!_connections.TryGetValue(connectionId, out var local))
+        {
+            return;
+        }
+        var kind = payload.Span[0];
+        try
+        {
+            if (kind == BackplaneProtocol.Group)
+            {
+                var reader = new BackplaneProtocol.Reader(payload.Span);
+                reader.Kind();
+                var origin = reader.String();
+                var requestId = reader.VarInt();
+                var add = reader.VarInt() == 1;
+                var group = reader.String();
+                // Off the read loop: joining may subscribe a new channel, which waits for Redis.
+                _ = Task.Run(async () =>
+                {
+                    try
+                    {
+                        await ChangeLocalGroupAsync(local, group, add);
+                        await PublishRawAsync(_keys.Ack(origin), BackplaneProtocol.WriteAck(requestId), CancellationToken.None);
+                    }
+                    catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException)
+                    {
+                        RedisLog.RemoteGroupChangeFailed(_logger, connectionId, group, ex);
+                    }
+                });
+            }
+            else if (kind == BackplaneProtocol.Close)
+            {
+                local.Context.Abort();
+            }
+            else
+            {
+                Deliver(payload, [local]);
+            }
+        }
+        catch (FormatException ex)
+        {
+            RedisLog.BadMessage(_logger, ex.Message);
+        }
+    }
+
+    private void OnControlMessage(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            var reader = new BackplaneProtocol.Reader(payload.Span);
+            if (reader.Kind() == BackplaneProtocol.CloseAll && reader.String() != _serverId)
+            {
+                AbortAllLocal();
+            }
+        }
+        catch (FormatException ex)
+        {
+            RedisLog.BadMessage(_logger, ex.Message);
+        }
+    }
+
+    private void OnAckMessage(ReadOnlyMemory<byte> payload)
+    {
+        try
+        {
+            var reader = new BackplaneProtocol.Reader(payload.Span);
+            if (reader.Kind() == BackplaneProtocol.Ack)
+            {
+                _acks.Complete(reader.VarInt());
+            }
+        }
+        catch (FormatException ex)
+        {
+            RedisLog.BadMessage(_logger, ex.Message);
+        }
+    }
+}

@@ -1,0 +1,312 @@
+using System.Collections.Concurrent;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
+using Microsoft.Extensions.Logging;
+using ServerEvents.Internal;
+using ServerEvents.Redis.Internal;
+using ServerEvents.Resp;
+
+namespace ServerEvents.Redis;
+
+/// <summary>
+/// SignalR's scale-out seam on our own Redis client: every send is published once to one Redis channel
+/// (all, group, connection or user) and written directly to this server's own recipients; every server
+/// delivers what it receives to its local connections. Server Events envelopes (<see cref="ServerEvent"/>)
+/// get a cluster-unique id from the same script that publishes them, in one round trip.
+/// </summary>
+/// <typeparam name="THub">The hub type.</typeparam>
+internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IStampsEventIds, IAsyncDisposable
+    where THub : Hub
+{
+    // One round trip per event whatever the number of recipients: id = max(counter + 1, now in µs), so ids
+    // increase across servers and keep increasing after Redis restarts without persistence.
+    private static readonly RedisScript PublishEvent = new("publish-event", """
+        local id = redis.call('INCR', KEYS[1])
+        local floor = tonumber(ARGV[1])
+        if id < floor then
+          redis.call('SET', KEYS[1], ARGV[1])
+          id = floor
+        end
+        local message = string.format('%d', id) .. ARGV[2]
+        for i = 2, #KEYS do
+          redis.call('PUBLISH', KEYS[i], message)
+        end
+        return id
+        """);
+
+    private readonly RedisBackplane _backplane;
+    private readonly RedisKeys _keys;
+    private readonly string _serverId;
+    private readonly IHubProtocolResolver _protocols;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<string, LocalConnection> _connections = new(StringComparer.Ordinal);
+    private readonly LocalGroups _groups = new();
+    private readonly LocalGroups _users = new();
+    private readonly StripedLock _channelLocks = new();
+    private readonly AckTracker _acks = new();
+    private readonly SemaphoreSlim _startLock = new(1, 1);
+    private bool _started;
+
+    public RedisHubLifetimeManager(RedisBackplane backplane, IHubProtocolResolver protocols, ILogger<RedisHubLifetimeManager<THub>> logger)
+    {
+        _backplane = backplane;
+        _keys = backplane.Keys;
+        _serverId = backplane.ServerId;
+        _protocols = protocols;
+        _logger = logger;
+    }
+
+    /// <summary>Connections this server owns.</summary>
+    internal int LocalConnectionCount => _connections.Count;
+
+    /// <inheritdoc />
+    public override async Task OnConnectedAsync(HubConnectionContext connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        await EnsureStartedAsync(connection.ConnectionAborted);
+        var local = new LocalConnection(connection);
+        var id = connection.ConnectionId;
+        // Subscribe before registering, so nothing published to this connection after connect is missed.
+        await _backplane.Subscriber.SubscribeAsync(_keys.Connection(id), (_, message) => OnConnectionMessage(id, message), connection.ConnectionAborted);
+        _connections[id] = local;
+        if (connection.UserIdentifier is { } user)
+        {
+            await JoinAsync(_users, _keys.User(user), user, local, OnUserMessage);
+        }
+    }
+
+    /// <inheritdoc />
+    public override async Task OnDisconnectedAsync(HubConnectionContext connection)
+    {
+        ArgumentNullException.ThrowIfNull(connection);
+        if (!_connections.TryRemove(connection.ConnectionId, out var local))
+        {
+            return;
+        }
+        await Quietly(() => _backplane.Subscriber.UnsubscribeAsync(_keys.Connection(local.Id)));
+        foreach (var group in local.Groups)
+        {
+            await Quietly(() => LeaveAsync(_groups, _keys.Group(group), group, local));
+        }
+        if (connection.UserIdentifier is { } user)
+        {
+            await Quietly(() => LeaveAsync(_users, _keys.User(user), user, local));
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        PublishAsync([_keys.All], _connections.Values, null, methodName, args, cancellationToken);
+
+    /// <inheritdoc />
+    public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
+        PublishAsync([_keys.All], _connections.Values, excludedConnectionIds, methodName, args, cancellationToken);
+
+    /// <inheritdoc />
+    public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendConnectionsAsync([connectionId], methodName, args, cancellationToken);
+
+    /// <inheritdoc />
+    public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectionIds);
+        var local = new List<LocalConnection>();
+        var remote = new List<string>();
+        foreach (var id in connectionIds.Distinct(StringComparer.Ordinal))
+        {
+            if (_connections.TryGetValue(id, out var connection))
+            {
+                local.Add(connection);
+            }
+            else
+            {
+                remote.Add(_keys.Connection(id));
+            }
+        }
+        return PublishAsync(remote, local, null, methodName, args, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
+        SendGroupExceptAsync(groupName, methodName, args, [], cancellationToken);
+
+    /// <inheritdoc />
+    public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(groupName);
+        return PublishAsync([_keys.Group(groupName)], _groups.Members(groupName), excludedConnectionIds, methodName, args, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(groupNames);
+        foreach (var group in groupNames)
+        {
+            await SendGroupAsync(group, methodName, args, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userId);
+        return PublishAsync([_keys.User(userId)], _users.Members(userId), null, methodName, args, cancellationToken);
+    }
+
+    /// <inheritdoc />
+    public override async Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(userIds);
+        foreach (var user in userIds)
+        {
+            await SendUserAsync(user, methodName, args, cancellationToken);
+        }
+    }
+
+    /// <inheritdoc />
+    public override Task AddToGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
+        ChangeGroupAsync(connectionId, groupName, add: true, cancellationToken);
+
+    /// <inheritdoc />
+    public override Task RemoveFromGroupAsync(string connectionId, string groupName, CancellationToken cancellationToken = default) =>
+        ChangeGroupAsync(connectionId, groupName, add: false, cancellationToken);
+
+    /// <summary>Closes a connection wherever it is; false when no server owns it.</summary>
+    internal async Task<bool> CloseConnectionAsync(string connectionId, CancellationToken cancellationToken)
+    {
+        if (_connections.TryGetValue(connectionId, out var local))
+        {
+            local.Context.Abort();
+            return true;
+        }
+        await EnsureStartedAsync(cancellationToken);
+        var receivers = await PublishRawAsync(_keys.Connection(connectionId), BackplaneProtocol.WriteOrigin(BackplaneProtocol.Close, _serverId), cancellationToken);
+        return receivers > 0;
+    }
+
+    /// <summary>Closes every connection on every server.</summary>
+    internal async Task CloseAllAsync(CancellationToken cancellationToken)
+    {
+        await EnsureStartedAsync(cancellationToken);
+        await PublishRawAsync(_keys.Control, BackplaneProtocol.WriteOrigin(BackplaneProtocol.CloseAll, _serverId), cancellationToken);
+        AbortAllLocal();
+    }
+
+    /// <summary>The groups a local connection is in, or null when this server does not own it.</summary>
+    internal string[]? LocalGroupsOf(string connectionId) =>
+        _connections.TryGetValue(connectionId, out var local) ? local.Groups : null;
+
+    public async ValueTask DisposeAsync()
+    {
+        _startLock.Dispose();
+        await ValueTask.CompletedTask;
+    }
+
+    private async Task ChangeGroupAsync(string connectionId, string groupName, bool add, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(connectionId);
+        ArgumentNullException.ThrowIfNull(groupName);
+        if (_connections.TryGetValue(connectionId, out var local))
+        {
+            await ChangeLocalGroupAsync(local, groupName, add);
+            return;
+        }
+        await EnsureStartedAsync(cancellationToken);
+        var (requestId, acked) = _acks.Create();
+        var verb = add ? "add" : "remove";
+        var receivers = await PublishRawAsync(_keys.Connection(connectionId), BackplaneProtocol.WriteGroup(_serverId, requestId, add, groupName), cancellationToken);
+        if (receivers == 0)
+        {
+            _acks.Forget(requestId);
+            if (!add)
+            {
+                return;
+            }
+            throw new InvalidOperationException($"Cannot {verb} connection '{connectionId}' to group '{groupName}': no server owns that connection.");
+        }
+        await _acks.WaitAsync(requestId, acked, _backplane.Options.AckTimeout, $"Group {verb} of connection '{connectionId}' for '{groupName}'", cancellationToken);
+    }
+
+    private Task ChangeLocalGroupAsync(LocalConnection local, string group, bool add) => add
+        ? JoinAsync(_groups, _keys.Group(group), group, local, OnGroupMessage)
+        : LeaveAsync(_groups, _keys.Group(group), group, local);
+
+    private async Task JoinAsync(LocalGroups groups, string channel, string name, LocalConnection local, Action<string, ReadOnlyMemory<byte>> handler)
+    {
+        using (await _channelLocks.LockAsync(channel))
+        {
+            // The first local member subscribes the channel; subscribing completes before the member is listed.
+            if (groups.IsEmpty(name))
+            {
+                await _backplane.Subscriber.SubscribeAsync(channel, (_, message) => handler(name, message));
+            }
+            groups.Add(name, local);
+            if (groups == _groups)
+            {
+                local.Joined(name);
+            }
+        }
+    }
+
+    private async Task LeaveAsync(LocalGroups groups, string channel, string name, LocalConnection local)
+    {
+        using (await _channelLocks.LockAsync(channel))
+        {
+            if (groups == _groups)
+            {
+                local.Left(name);
+            }
+            if (groups.Remove(name, local))
+            {
+                await _backplane.Subscriber.UnsubscribeAsync(channel);
+            }
+        }
+    }
+
+    private async Task EnsureStartedAsync(CancellationToken cancellationToken)
+    {
+        if (Volatile.Read(ref _started))
+        {
+            return;
+        }
+        await _startLock.WaitAsync(cancellationToken);
+        try
+        {
+            if (_started)
+            {
+                return;
+            }
+            await _backplane.EnsureConnectedAsync(cancellationToken);
+            var subscriber = _backplane.Subscriber;
+            await subscriber.SubscribeAsync(_keys.All, (_, message) => Deliver(message, _connections.Values), cancellationToken);
+            await subscriber.SubscribeAsync(_keys.Control, (_, message) => OnControlMessage(message), cancellationToken);
+            await subscriber.SubscribeAsync(_keys.Ack(_serverId), (_, message) => OnAckMessage(message), cancellationToken);
+            Volatile.Write(ref _started, true);
+        }
+        finally
+        {
+            _startLock.Release();
+        }
+    }
+
+    private void AbortAllLocal()
+    {
+        foreach (var connection in _connections.Values)
+        {
+            connection.Context.Abort();
+        }
+    }
+
+    private static async Task Quietly(Func<Task> cleanup)
+    {
+        try
+        {
+            await cleanup();
+        }
+        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        {
+            // Redis is down: its subscriptions are gone with the connection, and the reconnect re-subscribes only live ones.
+        }
+    }
+}

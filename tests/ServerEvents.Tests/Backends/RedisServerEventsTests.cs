@@ -1,0 +1,21 @@
+using ServerEvents.Redis;
+using ServerEvents.Tests.Fixtures;
+using ServerEvents.Tests.Specification;
+
+namespace ServerEvents.Tests.Backends;
+
+/// <summary>
+/// The shared suite, unchanged, on three app servers sharing one real redis-server: every client and
+/// API call in it lands on a different server, so every test is also a scale-out test.
+/// </summary>
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisServerEventsTests(RedisFixture redis) : ServerEventsSpecification
+{
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override int ServerCount => 3;
+
+    protected override void UseBackend(ServerEventsBuilder builder) =>
+        builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
+}
