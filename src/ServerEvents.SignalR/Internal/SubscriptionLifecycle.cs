@@ -167,9 +167,11 @@ internal sealed class SubscriptionLifecycle(
         }
 
         attach();
-        await store.AddAsync(info, cancellationToken);
+        var added = false;
         try
         {
+            await store.AddAsync(info, cancellationToken);
+            added = true;
             // onConnect is sent before the connection joins any group, so it is always the first event.
             await delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken);
             foreach (var group in info.Channels.Concat(GroupNames.IdentityGroups(info)))
@@ -177,8 +179,15 @@ internal sealed class SubscriptionLifecycle(
                 await delivery.AddToGroupAsync(id, group, cancellationToken);
             }
         }
+        catch (ArgumentException) when (!added)
+        {
+            // A duplicate id belongs to someone else: leave their entry alone.
+            local.Remove(id);
+            throw;
+        }
         catch
         {
+            // Also when the add was cancelled: it may have reached the store before the cancellation.
             local.Remove(id);
             await store.RemoveAsync(id, CancellationToken.None);
             throw;
@@ -186,17 +195,29 @@ internal sealed class SubscriptionLifecycle(
         Interlocked.Increment(ref _totalConnections);
         ServerEventsLog.Registered(logger, id, info.UserId, string.Join(',', info.Channels));
 
-        if (_options.OnSubscribe is { } onSubscribe)
+        // The subscription is now in presence: announce it even if the caller has gone meanwhile
+        // (its leave follows), and if announcing fails undo it here, because SignalR does not call
+        // OnDisconnectedAsync for a connection whose OnConnectedAsync threw.
+        try
         {
-            await onSubscribe(info);
-        }
-        if (_options.NotifyChannelOfSubscriptions)
-        {
-            var meta = Json(info.ToMeta());
-            foreach (var channel in info.Channels)
+            if (_options.OnSubscribe is { } onSubscribe)
             {
-                await delivery.ToChannelAsync(channel, "cmd.onJoin", meta, cancellationToken);
+                await onSubscribe(info);
             }
+            if (_options.NotifyChannelOfSubscriptions)
+            {
+                var meta = Json(info.ToMeta());
+                foreach (var channel in info.Channels)
+                {
+                    await delivery.ToChannelAsync(channel, "cmd.onJoin", meta, CancellationToken.None);
+                }
+            }
+        }
+        catch
+        {
+            local.Remove(id);
+            await RemoveAsync(id, CancellationToken.None);
+            throw;
         }
     }
 

@@ -76,6 +76,14 @@ public sealed class TestClient : IAsyncDisposable
         return client;
     }
 
+    /// <summary>Starts the connection without waiting for <c>cmd.onConnect</c> (for tests that race the handshake).</summary>
+    public static async Task<TestClient> StartOnlyAsync(Uri hubUrl, string? user = null)
+    {
+        var client = Create(hubUrl, user);
+        await client.Connection.StartAsync().DefaultTimeout();
+        return client;
+    }
+
     /// <summary>Starts a connection the server is expected to refuse; returns the close error message.</summary>
     public static async Task<string> ConnectRefusedAsync(Uri hubUrl, string? user = null)
     {

@@ -36,6 +36,31 @@ public abstract partial class ServerEventsSpecification
     }
 
     [Fact]
+    public async Task Clients_that_drop_during_the_handshake_leave_no_presence_behind()
+    {
+        await using var cluster = await StartAsync();
+        var watcher = await cluster.ConnectAsync(0, "watch");
+
+        // Dispose as soon as the transport is up, so disconnects race the subscription's registration.
+        var dropped = await Task.WhenAll(Enumerable.Range(0, 12).Select(async i =>
+        {
+            var client = await TestClient.StartOnlyAsync(cluster.HubUrl(i, "channels=home"));
+            await client.DisposeAsync();
+            return client;
+        }));
+
+        for (var server = 0; server < cluster.Count; server++)
+        {
+            var api = cluster.Api(server);
+            await Eventually.TrueAsync(
+                async () => (await api.GetAllSubscriptionInfosAsync()).Select(s => s.SubscriptionId).SequenceEqual([watcher.Id]),
+                $"server {server} still lists subscriptions of dropped clients");
+            Assert.False((await api.GetChannelCountsAsync().DefaultTimeout()).ContainsKey("home"));
+        }
+        Assert.Equal(12, dropped.Length);
+    }
+
+    [Fact]
     public async Task GetChannelSubscribers_hub_method_returns_meta_dictionaries()
     {
         await using var cluster = await StartAsync();
