@@ -30,7 +30,7 @@ fi
 
 passed=0
 failed=0
-for project in tests/*/*.csproj; do
+for project in tests/*/*.Tests.csproj; do
     name=$(basename "$project" .csproj)
     step "Testing $name"
     out="$log_dir/$name.log"

@@ -13,6 +13,9 @@ internal sealed class SubscriptionFactory(
     ServerIdentity server,
     TimeProvider time)
 {
+    /// <summary>The sequence that numbers anonymous users ("-N", "userN").</summary>
+    public const string AnonymousUserSequence = "anonUser";
+
     private readonly ServerEventsOptions _options = options.Value;
 
     /// <summary>
@@ -68,7 +71,7 @@ internal sealed class SubscriptionFactory(
         else
         {
             // ServiceStack's anonymous identity: a cluster-wide counter gives "-N" and "userN".
-            var n = await store.NextSequenceAsync("anonUser", cancellationToken);
+            var n = await store.NextSequenceAsync(AnonymousUserSequence, cancellationToken);
             userId = "-" + n.ToString(CultureInfo.InvariantCulture);
             displayName = "user" + n.ToString(CultureInfo.InvariantCulture);
         }

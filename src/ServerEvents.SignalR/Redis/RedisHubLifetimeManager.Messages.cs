@@ -19,8 +19,8 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         if (methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
         {
             var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
-            var floor = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
-            var reply = await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels], [floor, body], cancellationToken);
+            var start = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
+            var reply = await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels], [start, body], cancellationToken);
             message = EventMessage(serverEvent with { EventId = reply.Integer });
         }
         else

@@ -18,14 +18,14 @@ namespace ServerEvents.Redis;
 internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IStampsEventIds, IAsyncDisposable
     where THub : Hub
 {
-    // One round trip per event whatever the number of recipients: id = max(counter + 1, now in µs), so ids
-    // increase across servers and keep increasing after Redis restarts without persistence.
+    // One round trip per event whatever the number of recipients. The counter starts at the current time in
+    // µs whenever it is created (first use, or Redis lost its data), so ids keep increasing across servers
+    // and across Redis restarts without persistence, at the cost of one INCR in the steady state.
     private static readonly RedisScript PublishEvent = new("publish-event", """
         local id = redis.call('INCR', KEYS[1])
-        local floor = tonumber(ARGV[1])
-        if id < floor then
+        if id == 1 then
+          id = tonumber(ARGV[1])
           redis.call('SET', KEYS[1], ARGV[1])
-          id = floor
         end
         local message = string.format('%d', id) .. ARGV[2]
         for i = 2, #KEYS do

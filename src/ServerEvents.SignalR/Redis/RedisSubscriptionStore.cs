@@ -119,6 +119,10 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
     public async Task<long> NextSequenceAsync(string name, CancellationToken cancellationToken = default) =>
         (await CommandAsync(RespCommand.Create("INCR", _keys.Sequence(name)), cancellationToken)).Integer;
 
+    /// <summary>Raises a sequence to at least <paramref name="floor"/>, so numbers handed out before Redis lost its data are not handed out again.</summary>
+    public Task RaiseSequenceAsync(string name, long floor, CancellationToken cancellationToken = default) =>
+        Run(PresenceScripts.RaiseSequence, [], [_keys.Sequence(name), floor], cancellationToken);
+
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
         _owned.Clear();

@@ -123,4 +123,11 @@ internal static class PresenceScripts
         for _, id in ipairs(ids) do remove(p, id) end
         return #ids
         """);
+
+    /// <summary>ARGV: prefix, sequence key, floor. Raises the sequence to at least the floor (never lowers it).</summary>
+    public static readonly RedisScript RaiseSequence = new("presence-raise-sequence", """
+        local current = tonumber(redis.call('GET', ARGV[2]) or '0')
+        if current < tonumber(ARGV[3]) then redis.call('SET', ARGV[2], ARGV[3]) end
+        return 1
+        """);
 }

@@ -4,7 +4,7 @@ namespace ServerEvents.Redis.Internal;
 /// Every Redis key and pub/sub channel name, from one prefix (default <c>se:{HubName}</c>):
 /// <code>
 /// pub/sub  {p}:all  {p}:group:{g}  {p}:conn:{id}  {p}:user:{u}  {p}:control  {p}:ack:{server}
-/// keys     {p}:seq:events        event id counter (INCR, floored at the clock in µs)
+/// keys     {p}:seq:events        event id counter (INCR; starts at the clock in µs when created)
 ///          {p}:seq:{name}        GetNextSequence counters
 ///          {p}:sub:{id}          hash: info (JSON), channels (comma list), pulse (unix ms), server, uid, uname, sid
 ///          {p}:subs              set of every subscription id

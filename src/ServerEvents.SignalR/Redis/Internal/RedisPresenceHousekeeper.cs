@@ -26,25 +26,33 @@ internal sealed class RedisPresenceHousekeeper<THub>(
     private readonly TimeSpan _interval = options.Value.HouseKeepingInterval;
     private readonly RedisKeys _keys = backplane.Keys;
 
+    // 1 while this server's subscriptions may be missing from Redis (it restarted or forgot us).
+    private int _restorePending;
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Fail app start-up with a clear message when Redis is unreachable.
         await backplane.EnsureConnectedAsync(cancellationToken);
-        backplane.Subscriber.Reconnected += RestoreAsync;
+        backplane.Subscriber.Reconnected += OnSubscriberReconnected;
         await RefreshLivenessAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        backplane.Subscriber.Reconnected -= RestoreAsync;
+        backplane.Subscriber.Reconnected -= OnSubscriberReconnected;
         await base.StopAsync(cancellationToken);
     }
 
     /// <summary>One housekeeping pass; public for tests that do not want to wait for the timer.</summary>
     public async Task RunOnceAsync(CancellationToken cancellationToken)
     {
-        await RefreshLivenessAsync(cancellationToken);
+        if (!await RefreshLivenessAsync(cancellationToken))
+        {
+            // Our liveness key was gone: Redis lost its data, or we were silent so long that we look dead.
+            Volatile.Write(ref _restorePending, 1);
+        }
+        await RestoreIfPendingAsync(cancellationToken);
         await SweepDeadServersAsync(cancellationToken);
     }
 
@@ -57,21 +65,91 @@ internal sealed class RedisPresenceHousekeeper<THub>(
             {
                 await RunOnceAsync(stoppingToken);
             }
-            catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException)
+            catch (Exception ex) when (IsRedisFailure(ex))
             {
                 HousekeepingFailed(ex);
             }
         }
     }
 
-    private async Task RefreshLivenessAsync(CancellationToken cancellationToken)
+    /// <summary>Refreshes this server's liveness key; false when the key had already gone.</summary>
+    private async Task<bool> RefreshLivenessAsync(CancellationToken cancellationToken)
     {
         var ttl = (long)(_interval.TotalMilliseconds * 3);
         var commands = backplane.Commands;
-        await Task.WhenAll(
-            commands.ExecuteAsync(RespCommand.Create("SET", _keys.ServerAlive(backplane.ServerId), DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture), "PX", ttl), cancellationToken),
-            commands.ExecuteAsync(RespCommand.Create("SADD", _keys.Servers, backplane.ServerId), cancellationToken));
+        var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
+        var previous = commands.ExecuteAsync(RespCommand.Create("SET", _keys.ServerAlive(backplane.ServerId), now, "PX", ttl, "GET"), cancellationToken);
+        await Task.WhenAll(previous, commands.ExecuteAsync(RespCommand.Create("SADD", _keys.Servers, backplane.ServerId), cancellationToken));
+        return !(await previous).IsNull;
     }
+
+    /// <summary>
+    /// A pub/sub reconnect may mean a restarted Redis without our data: restore at once rather than at the
+    /// next tick, retrying briefly while the command connection is still coming back.
+    /// </summary>
+    private async Task OnSubscriberReconnected()
+    {
+        Volatile.Write(ref _restorePending, 1);
+        var delay = TimeSpan.FromMilliseconds(50);
+        for (var waited = TimeSpan.Zero; waited < _interval; waited += delay, delay *= 2)
+        {
+            try
+            {
+                await RefreshLivenessAsync(CancellationToken.None);
+                await RestoreIfPendingAsync(CancellationToken.None);
+                return;
+            }
+            catch (Exception ex) when (IsRedisFailure(ex))
+            {
+                HousekeepingFailed(ex);
+            }
+            await Task.Delay(delay);
+        }
+        // Still failing: the next housekeeping tick tries again (the flag is still set).
+    }
+
+    /// <summary>
+    /// Writes this server's live subscriptions back into Redis with their current groups, and raises the
+    /// anonymous-user sequence past the restored ids so new users do not get the same "-N" again.
+    /// </summary>
+    private async Task RestoreIfPendingAsync(CancellationToken cancellationToken)
+    {
+        if (Interlocked.Exchange(ref _restorePending, 0) == 0)
+        {
+            return;
+        }
+        try
+        {
+            var restored = 0;
+            long highestAnonymous = 0;
+            foreach (var info in store.Owned)
+            {
+                if (_manager.LocalGroupsOf(info.SubscriptionId) is not { } groups)
+                {
+                    continue;
+                }
+                // The local SignalR groups are the truth: they also reflect changes other servers requested.
+                var channels = groups.Where(g => !g.StartsWith('@')).ToHashSet(StringComparer.Ordinal);
+                info.Channels = [.. info.Channels.Where(channels.Contains), .. channels.Except(info.Channels, StringComparer.Ordinal)];
+                await store.RestoreAsync(info, cancellationToken);
+                restored++;
+                if (!info.IsAuthenticated && info.UserId.StartsWith('-') && long.TryParse(info.UserId.AsSpan(1), NumberStyles.None, CultureInfo.InvariantCulture, out var n))
+                {
+                    highestAnonymous = Math.Max(highestAnonymous, n);
+                }
+            }
+            await store.RaiseSequenceAsync(SubscriptionFactory.AnonymousUserSequence, highestAnonymous, cancellationToken);
+            RedisLog.Restored(logger, restored);
+        }
+        catch
+        {
+            Volatile.Write(ref _restorePending, 1);
+            throw;
+        }
+    }
+
+    private static bool IsRedisFailure(Exception ex) =>
+        ex is RedisConnectionException or RedisTimeoutException or RedisServerException;
 
     private async Task SweepDeadServersAsync(CancellationToken cancellationToken)
     {
@@ -96,32 +174,6 @@ internal sealed class RedisPresenceHousekeeper<THub>(
             await commands.ExecuteAsync(RespCommand.Create("DEL", _keys.ServerSubscriptions(server)), cancellationToken);
             await commands.ExecuteAsync(RespCommand.Create("SREM", _keys.Servers, server), cancellationToken);
             RedisLog.SweptDeadServer(logger, server, removed);
-        }
-    }
-
-    private async Task RestoreAsync()
-    {
-        try
-        {
-            await RefreshLivenessAsync(CancellationToken.None);
-            var restored = 0;
-            foreach (var info in store.Owned)
-            {
-                if (_manager.LocalGroupsOf(info.SubscriptionId) is not { } groups)
-                {
-                    continue;
-                }
-                // The local SignalR groups are the truth: they also reflect changes other servers requested.
-                var channels = groups.Where(g => !g.StartsWith('@')).ToHashSet(StringComparer.Ordinal);
-                info.Channels = [.. info.Channels.Where(channels.Contains), .. channels.Except(info.Channels, StringComparer.Ordinal)];
-                await store.RestoreAsync(info, CancellationToken.None);
-                restored++;
-            }
-            RedisLog.Restored(logger, restored);
-        }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException)
-        {
-            HousekeepingFailed(ex);
         }
     }
 

@@ -1,0 +1,414 @@
+using System.Diagnostics;
+using System.Net.WebSockets;
+using System.Text;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using ServerEvents.Redis;
+using ServerEvents.Resp;
+using ServerEvents.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace ServerEvents.Tests.ScaleOut;
+
+/// <summary>
+/// What only several app servers on one redis-server can show: cross-server control, presence that
+/// agrees everywhere, a killed server swept by the survivors, a Redis restart survived without an app
+/// restart, and the Redis cost of a notify.
+/// </summary>
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper output)
+{
+    private readonly string _prefix = "s" + Guid.NewGuid().ToString("N")[..10];
+
+    private Task<TestCluster> StartAsync(string connectionString, Action<ServerEventsOptions>? configure = null, Action<RedisBackplaneOptions>? backplane = null) =>
+        TestCluster.StartAsync(3, services => services.AddServerEvents(configure).AddRedis(connectionString, o =>
+        {
+            o.Prefix = _prefix;
+            backplane?.Invoke(o);
+        }), app => app.MapServerEvents("/hub"));
+
+    [Fact]
+    public async Task Every_notify_target_crosses_servers()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString);
+        // The same user, session and channel on all three servers.
+        var clients = new List<TestClient>();
+        for (var server = 0; server < 3; server++)
+        {
+            clients.Add(await cluster.ConnectAsync(server, "home", user: "u1;ursula", session: "s1"));
+        }
+
+        for (var from = 0; from < 3; from++)
+        {
+            var api = cluster.Api(from);
+            var tag = $"from{from}";
+            await api.NotifyAllAsync("cmd.all", tag).DefaultTimeout();
+            await api.NotifyChannelAsync("home", "cmd.channel", tag).DefaultTimeout();
+            await api.NotifyUserIdAsync("u1", "cmd.userId", tag).DefaultTimeout();
+            await api.NotifyUserNameAsync("ursula", "cmd.userName", tag).DefaultTimeout();
+            await api.NotifySessionAsync("s1", "cmd.session", tag).DefaultTimeout();
+            foreach (var client in clients)
+            {
+                await api.NotifySubscriptionAsync(client.Id, "cmd.subscription", tag).DefaultTimeout();
+            }
+        }
+
+        foreach (var client in clients)
+        {
+            foreach (var selector in new[] { "cmd.all", "cmd.channel", "cmd.userId", "cmd.userName", "cmd.session", "cmd.subscription" })
+            {
+                for (var from = 0; from < 3; from++)
+                {
+                    var tag = $"\"from{from}\"";
+                    await client.WaitForAsync(e => e.Selector == selector && e.Json == tag);
+                }
+            }
+            var received = await client.BarrierAsync(cluster.Api(0));
+            Assert.Equal(18, received.Count(e => e.Json.StartsWith("\"from", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public async Task Presence_and_counts_agree_on_every_server()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString);
+        var clients = new List<TestClient>();
+        for (var i = 0; i < 9; i++)
+        {
+            clients.Add(await cluster.ConnectAsync(i, i % 2 == 0 ? "home,news" : "home", user: $"u{i % 4};user{i % 4}"));
+        }
+        // Channel changes requested on servers that do not own the connections.
+        await cluster.Api(1).SubscribeToChannelsAsync(clients[0].Id, ["extra"]).DefaultTimeout();
+        await cluster.Api(2).UnsubscribeFromChannelsAsync(clients[2].Id, ["news"]).DefaultTimeout();
+        await clients[4].DisposeAsync();
+        await Eventually.TrueAsync(async () => (await cluster.Api(0).GetAllSubscriptionInfosAsync()).Count == 8, "the closed client is still listed");
+
+        var views = new List<string>();
+        for (var server = 0; server < 3; server++)
+        {
+            var api = cluster.Api(server);
+            var all = await api.GetAllSubscriptionInfosAsync().DefaultTimeout();
+            var counts = await api.GetChannelCountsAsync().DefaultTimeout();
+            var home = await api.GetSubscriptionsDetailsAsync(["home"]).DefaultTimeout();
+            var byUser = await api.GetSubscriptionInfosByUserIdAsync("u0").DefaultTimeout();
+            views.Add(string.Join(" | ",
+                string.Join(',', all.Select(s => $"{s.SubscriptionId}:{string.Join('+', s.Channels)}").Order()),
+                string.Join(',', counts.OrderBy(c => c.Key).Select(c => $"{c.Key}={c.Value}")),
+                string.Join(',', home.Select(d => d["userId"]).Order()),
+                string.Join(',', byUser.Select(s => s.SubscriptionId).Order())));
+            Assert.Equal(8, all.Count);
+            Assert.Equal(8, counts["home"]);
+            Assert.Equal(3, counts["news"]);
+            Assert.Equal(1, counts["extra"]);
+        }
+        output.WriteLine(views[0]);
+        Assert.Equal(views[0], views[1]);
+        Assert.Equal(views[0], views[2]);
+    }
+
+    [Fact]
+    public async Task Unsubscribe_and_unregister_work_from_a_server_that_does_not_own_the_connection()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString);
+        var target = await cluster.ConnectAsync(0, "home,news");
+        var watcher = await cluster.ConnectAsync(2, "home,news");
+
+        var info = await cluster.Api(1).UnsubscribeFromChannelsAsync(target.Id, ["news"]).DefaultTimeout();
+        Assert.Equal(["home"], info.Channels);
+        var update = await target.WaitForAsync("cmd.onUpdate");
+        Assert.Equal("home", update.Meta["channels"]);
+        // ServiceStack announces a channel change with onUpdate (not onLeave) to the channels involved.
+        await watcher.WaitForAsync(e => e.Selector == "cmd.onUpdate" && e.Channel == "news" && e.Meta["userId"] == target.UserId);
+
+        // The SignalR group really changed on the owning server: news no longer reaches it.
+        await cluster.Api(2).NotifyChannelAsync("news", "cmd.news", 1).DefaultTimeout();
+        await watcher.WaitForAsync("cmd.news");
+        Assert.DoesNotContain(await target.BarrierAsync(cluster.Api(1)), e => e.Selector == "cmd.news");
+
+        var removed = await cluster.Api(1).UnRegisterAsync(target.Id).DefaultTimeout();
+        Assert.NotNull(removed);
+        await target.Closed.DefaultTimeout();
+        await watcher.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Channel == "home" && e.Meta["userId"] == target.UserId);
+        for (var server = 0; server < 3; server++)
+        {
+            Assert.Null(await cluster.Api(server).GetSubscriptionInfoAsync(target.Id).DefaultTimeout());
+        }
+    }
+
+    [Fact]
+    public async Task Group_change_for_a_connection_no_server_owns_fails_fast_with_a_clear_error()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString);
+        var groups = cluster[0].HubContext<ServerEventsHub>().Groups;
+
+        var clock = Stopwatch.StartNew();
+        var error = await Assert.ThrowsAsync<InvalidOperationException>(() => groups.AddToGroupAsync("no-such-connection", "home").DefaultTimeout());
+        Assert.Contains("no server owns that connection", error.Message);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+        // Removing a connection nobody owns is already done: no error.
+        await groups.RemoveFromGroupAsync("no-such-connection", "home").DefaultTimeout();
+
+        // A connection owned by another server is acknowledged by that server.
+        var client = await cluster.ConnectAsync(2, "home");
+        await groups.AddToGroupAsync(client.Id, "private").DefaultTimeout();
+        await cluster[1].HubContext<ServerEventsHub>().Clients.Group("private").SendAsync("event", new ServerEvent(0, "private", "cmd.hello", "1")).DefaultTimeout();
+        await client.WaitForAsync("cmd.hello", "private");
+    }
+
+    [Fact]
+    public async Task A_killed_server_is_swept_by_the_survivors_with_leave_events()
+    {
+        var housekeeping = TimeSpan.FromMilliseconds(500);
+        var idle = TimeSpan.FromSeconds(10);
+        await using var cluster = await StartAsync(redis.ConnectionString, o =>
+        {
+            o.HouseKeepingInterval = housekeeping;
+            o.IdleTimeout = idle;
+        });
+        await using var doomed = await HostProcess.StartAsync(
+            $"--redis={redis.ConnectionString}", $"--prefix={_prefix}", $"--housekeeping={housekeeping}", $"--idle={idle}");
+        var survivor = await cluster.ConnectAsync(0, "home");
+        var victims = new List<TestClient>();
+        for (var i = 0; i < 3; i++)
+        {
+            var victim = await TestClient.ConnectAsync(doomed.HubUrl("channels=home"));
+            victims.Add(victim);
+            await survivor.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Meta["userId"] == victim.UserId);
+        }
+        Assert.Equal(4, (await cluster.Api(1).GetChannelCountsAsync().DefaultTimeout())["home"]);
+
+        await doomed.KillAsync();
+        var clock = Stopwatch.StartNew();
+
+        foreach (var victim in victims)
+        {
+            await survivor.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == victim.UserId);
+        }
+        var swept = clock.Elapsed;
+        output.WriteLine($"Subscriptions of the killed server swept {swept.TotalSeconds:0.0} s after kill -9 (idle timeout {idle.TotalSeconds} s, liveness TTL {3 * housekeeping.TotalSeconds} s).");
+        Assert.True(swept < idle, $"sweep took {swept}, longer than the idle timeout");
+        for (var server = 0; server < 3; server++)
+        {
+            var all = await cluster.Api(server).GetAllSubscriptionInfosAsync().DefaultTimeout();
+            Assert.Equal([survivor.Id], all.Select(s => s.SubscriptionId));
+            Assert.Equal(1, (await cluster.Api(server).GetChannelCountsAsync().DefaultTimeout())["home"]);
+        }
+        // Exactly one survivor sent each leave, however many swept at once.
+        var leaves = (await survivor.BarrierAsync(cluster.Api(0))).Count(e => e.Selector == "cmd.onLeave");
+        Assert.Equal(3, leaves);
+        foreach (var victim in victims)
+        {
+            await victim.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task Redis_restart_resumes_delivery_on_every_server_and_rebuilds_presence()
+    {
+        await using var ownRedis = await RedisServer.StartAsync();
+        await using var cluster = await StartAsync(ownRedis.ConnectionString);
+        var clients = new List<TestClient>();
+        for (var server = 0; server < 3; server++)
+        {
+            clients.Add(await cluster.ConnectAsync(server, "home"));
+        }
+        // A channel change requested remotely before the outage must survive the rebuild.
+        await cluster.Api(2).SubscribeToChannelsAsync(clients[0].Id, ["extra"]).DefaultTimeout();
+
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.before", 0).DefaultTimeout();
+        var lastIdBefore = (await clients[1].WaitForAsync("cmd.before")).EventId;
+
+        await ownRedis.KillAsync();
+        // While Redis is down, notifies fail fast with a Redis error instead of hanging.
+        var down = Stopwatch.StartNew();
+        await Assert.ThrowsAnyAsync<Exception>(() => cluster.Api(1).NotifyChannelAsync("home", "cmd.lost", 0).DefaultTimeout());
+        Assert.True(down.Elapsed < TimeSpan.FromSeconds(10), $"a notify with Redis down took {down.Elapsed}");
+
+        await ownRedis.RestartAsync();
+        var clock = Stopwatch.StartNew();
+
+        // Delivery: every server's notify reaches every client again.
+        var round = 0;
+        await Eventually.TrueAsync(async () =>
+        {
+            var tag = ++round;
+            try
+            {
+                for (var server = 0; server < 3; server++)
+                {
+                    await cluster.Api(server).NotifyChannelAsync("home", "cmd.after", $"{server}:{tag}");
+                }
+            }
+            catch (Exception ex) when (ex is not TimeoutException)
+            {
+                return false;
+            }
+            foreach (var client in clients)
+            {
+                var received = await client.BarrierAsync(cluster.Api(0));
+                for (var server = 0; server < 3; server++)
+                {
+                    if (!received.Any(e => e.Selector == "cmd.after" && e.Json == $"\"{server}:{tag}\""))
+                    {
+                        return false;
+                    }
+                }
+            }
+            return true;
+        }, "delivery did not resume on every server after the Redis restart");
+        var deliveryBack = clock.Elapsed;
+
+        // Presence: every server re-registered its live subscriptions, with their current channels.
+        await Eventually.TrueAsync(async () =>
+        {
+            for (var server = 0; server < 3; server++)
+            {
+                var all = await cluster.Api(server).GetAllSubscriptionInfosAsync();
+                if (all.Count != 3)
+                {
+                    return false;
+                }
+            }
+            return true;
+        }, "presence was not rebuilt on every server");
+        var presenceBack = clock.Elapsed;
+        output.WriteLine($"After the Redis restart: delivery resumed in {deliveryBack.TotalMilliseconds:0} ms, presence rebuilt in {presenceBack.TotalMilliseconds:0} ms.");
+
+        // Event ids keep increasing although Redis forgot its counter.
+        Assert.All(clients[1].Events.Where(e => e.Selector == "cmd.after"), e => Assert.True(e.EventId > lastIdBefore, $"{e.EventId} <= {lastIdBefore}"));
+
+        var first = await cluster.Api(1).GetSubscriptionInfoAsync(clients[0].Id).DefaultTimeout();
+        Assert.Equal(["home", "extra"], first!.Channels);
+        Assert.Equal(3, (await cluster.Api(2).GetChannelCountsAsync().DefaultTimeout())["home"]);
+
+        // New connections after the restart get ids that do not collide with the restored ones.
+        var newcomer = await cluster.ConnectAsync(1, "home");
+        Assert.DoesNotContain(newcomer.UserId, clients.Select(c => c.UserId));
+        foreach (var client in clients)
+        {
+            await client.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Meta["userId"] == newcomer.UserId);
+        }
+    }
+
+    [Fact]
+    public async Task Data_lost_without_a_reconnect_is_rewritten_by_housekeeping()
+    {
+        await using var ownRedis = await RedisServer.StartAsync();
+        await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.HouseKeepingInterval = TimeSpan.FromMilliseconds(300));
+        var clients = new List<TestClient>();
+        for (var server = 0; server < 3; server++)
+        {
+            clients.Add(await cluster.ConnectAsync(server, "home"));
+        }
+        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
+        await admin.ConnectAsync().DefaultTimeout();
+
+        // FLUSHALL keeps every connection up: only the missing liveness keys tell the servers.
+        await admin.ExecuteAsync(RespCommand.Create("FLUSHALL")).DefaultTimeout();
+
+        await Eventually.TrueAsync(async () => (await cluster.Api(0).GetAllSubscriptionInfosAsync()).Count == 3, "presence was not rewritten");
+        Assert.Equal(3, (await cluster.Api(1).GetChannelCountsAsync().DefaultTimeout())["home"]);
+        var newcomer = await cluster.ConnectAsync(2, "home");
+        Assert.DoesNotContain(newcomer.UserId, clients.Select(c => c.UserId));
+    }
+
+    [Fact]
+    public async Task A_notify_costs_the_same_redis_commands_for_1_and_for_100_subscribers()
+    {
+        await using var ownRedis = await RedisServer.StartAsync();
+        // Housekeeping far apart so that only notifies run commands during the measurement.
+        await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.HouseKeepingInterval = TimeSpan.FromMinutes(10));
+        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
+        await admin.ConnectAsync().DefaultTimeout();
+
+        var one = await MeasureAsync("solo", 1);
+        var hundred = await MeasureAsync("crowd", 100);
+        output.WriteLine($"1 subscriber: {Describe(one)}");
+        output.WriteLine($"100 subscribers: {Describe(hundred)}");
+
+        Assert.Equal(one, hundred);
+        // One round trip: the single script call is the only command a notify sends.
+        Assert.Equal(1.0, one["evalsha"]);
+
+        async Task<Dictionary<string, double>> MeasureAsync(string channel, int subscribers)
+        {
+            var clients = await Task.WhenAll(Enumerable.Range(0, subscribers).Select(i => cluster.ConnectAsync(i, channel)));
+            // A client's own onJoin comes after all its groups are subscribed: no SUBSCRIBE can leak into the count.
+            foreach (var client in clients)
+            {
+                await client.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Meta["userId"] == client.UserId);
+            }
+            const int notifies = 200;
+            // Each server starts its backplane (and subscribes its own channels) on first use: do that first.
+            for (var server = 0; server < 3; server++)
+            {
+                await cluster.Api(server).NotifyChannelAsync(channel, "cmd.warmup", 0).DefaultTimeout();
+            }
+            await admin.ExecuteAsync(RespCommand.Create("CONFIG", "RESETSTAT")).DefaultTimeout();
+            for (var i = 1; i <= notifies; i++)
+            {
+                await cluster.Api(i).NotifyChannelAsync(channel, "cmd.count", i).DefaultTimeout();
+            }
+            var stats = (await admin.ExecuteAsync(RespCommand.Create("INFO", "commandstats")).DefaultTimeout()).AsString()!;
+            foreach (var client in clients)
+            {
+                await client.WaitForAsync(e => e.Selector == "cmd.count" && e.Json == notifies.ToString());
+            }
+            return ParseCommandStats(stats)
+                .Where(c => c.Key is not ("ping" or "config|resetstat" or "info"))
+                .ToDictionary(c => c.Key, c => (double)c.Value / notifies);
+        }
+    }
+
+    [Fact]
+    public async Task A_client_that_stops_reading_is_closed_and_does_not_hold_up_the_others()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString, backplane: o => o.MaxPendingWritesPerConnection = 50);
+        var fast = new[] { await cluster.ConnectAsync(0, "home"), await cluster.ConnectAsync(0, "home") };
+        using var stuck = new ClientWebSocket();
+        await stuck.ConnectAsync(new Uri(cluster.HubUrl(0, "channels=home").ToString().Replace("http", "ws", StringComparison.Ordinal)), CancellationToken.None).DefaultTimeout();
+        await stuck.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e"), WebSocketMessageType.Text, true, CancellationToken.None).DefaultTimeout();
+        // From here on the stuck client never reads: its socket buffers fill and writes to it pile up.
+        await Eventually.TrueAsync(async () => (await cluster.Api(1).GetChannelCountsAsync())["home"] == 3, "the stuck client did not subscribe");
+
+        const int messages = 400;
+        var payload = new string('x', 32 * 1024);
+        var clock = Stopwatch.StartNew();
+        for (var i = 1; i <= messages; i++)
+        {
+            await cluster.Api(1).NotifyChannelJsonAsync("home", "cmd.big", $"{{\"n\":{i},\"pad\":\"{payload}\"}}").DefaultTimeout();
+        }
+        foreach (var client in fast)
+        {
+            await client.WaitForAsync(e => e.Selector == "cmd.big" && e.Json.StartsWith($"{{\"n\":{messages},", StringComparison.Ordinal));
+            Assert.Equal(messages, client.Events.Count(e => e.Selector == "cmd.big"));
+        }
+        output.WriteLine($"{messages} messages of 32 KB reached both reading clients in {clock.ElapsedMilliseconds} ms while one client read nothing.");
+
+        // The stuck client was closed and left presence (with a leave event to the others).
+        await Eventually.TrueAsync(async () => (await cluster.Api(2).GetChannelCountsAsync())["home"] == 2, "the stuck client is still subscribed");
+        await fast[0].WaitForAsync(e => e.Selector == "cmd.onLeave");
+    }
+
+    private static Dictionary<string, long> ParseCommandStats(string info)
+    {
+        // Lines look like: cmdstat_evalsha:calls=200,usec=1234,usec_per_call=6.17,...
+        var result = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var line in info.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!line.StartsWith("cmdstat_", StringComparison.Ordinal))
+            {
+                continue;
+            }
+            var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
+            var calls = line.Split(':', 2)[1].Split(',').First(p => p.StartsWith("calls=", StringComparison.Ordinal))["calls=".Length..];
+            result[name] = long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return result;
+    }
+
+    private static string Describe(Dictionary<string, double> perNotify) =>
+        $"{perNotify.Values.Sum():0.##} commands per notify ({string.Join(", ", perNotify.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value:0.##}"))})";
+}
