@@ -140,6 +140,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             {
                 local.Context.Abort();
             }
+            else if (kind == BackplaneProtocol.ClientInvocation)
+            {
+                RelayClientInvocation(local, payload.Span);
+            }
             else
             {
                 Deliver(payload, [local]);
@@ -172,9 +176,14 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         try
         {
             var reader = new BackplaneProtocol.Reader(payload.Span);
-            if (reader.Kind() == BackplaneProtocol.Ack)
+            var kind = reader.Kind();
+            if (kind == BackplaneProtocol.Ack)
             {
                 _acks.Complete(reader.VarInt());
+            }
+            else if (kind == BackplaneProtocol.ClientResult)
+            {
+                CompleteRelayedResult(payload.Span);
             }
         }
         catch (FormatException ex)

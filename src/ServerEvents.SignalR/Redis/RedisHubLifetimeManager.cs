@@ -92,6 +92,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         {
             await Quietly(() => LeaveAsync(_users, _keys.User(user), user, local));
         }
+        await FailClientResultsOf(local.Id);
     }
 
     /// <inheritdoc />

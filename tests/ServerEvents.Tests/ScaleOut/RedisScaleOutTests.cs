@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.WebSockets;
 using System.Text;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using ServerEvents.Redis;
@@ -68,6 +69,32 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
             var received = await client.BarrierAsync(cluster.Api(0));
             Assert.Equal(18, received.Count(e => e.Json.StartsWith("\"from", StringComparison.Ordinal)));
         }
+    }
+
+    [Theory]
+    [InlineData("ServerEvents:Redis")]
+    [InlineData("ConnectionStrings:Redis")]
+    public async Task One_configuration_value_switches_servers_to_redis(string key)
+    {
+        await using var ownRedis = await RedisServer.StartAsync();
+        var configured = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = ownRedis.ConnectionString }).Build();
+        await using var cluster = await TestCluster.StartAsync(2, services => services.AddServerEvents().AddRedisFromConfiguration(configured), app => app.MapServerEvents("/hub"));
+        var client = await cluster.ConnectAsync(0, "home");
+
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.viaConfig", 1).DefaultTimeout();
+
+        await client.WaitForAsync("cmd.viaConfig", "home");
+        Assert.Equal(1, (await cluster.Api(1).GetChannelCountsAsync().DefaultTimeout())["home"]);
+    }
+
+    [Fact]
+    public async Task Without_a_redis_value_the_memory_back_end_stays()
+    {
+        var empty = new ConfigurationBuilder().Build();
+        var services = new ServiceCollection().AddLogging();
+        services.AddServerEvents().AddRedisFromConfiguration(empty);
+        await using var provider = services.BuildServiceProvider();
+        Assert.IsType<DefaultHubLifetimeManager<ServerEventsHub>>(provider.GetRequiredService<HubLifetimeManager<ServerEventsHub>>());
     }
 
     [Fact]

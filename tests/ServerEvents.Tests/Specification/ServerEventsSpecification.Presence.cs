@@ -44,9 +44,16 @@ public abstract partial class ServerEventsSpecification
         // Dispose as soon as the transport is up, so disconnects race the subscription's registration.
         var dropped = await Task.WhenAll(Enumerable.Range(0, 12).Select(async i =>
         {
-            var client = await TestClient.StartOnlyAsync(cluster.HubUrl(i, "channels=home"));
-            await client.DisposeAsync();
-            return client;
+            try
+            {
+                var client = await TestClient.StartOnlyAsync(cluster.HubUrl(i, "channels=home"));
+                await client.DisposeAsync();
+            }
+            catch (Exception ex) when (ex is ObjectDisposedException or IOException or System.Net.WebSockets.WebSocketException)
+            {
+                // The client transport may trip over its own teardown in this race; only the server side is under test.
+            }
+            return i;
         }));
 
         for (var server = 0; server < cluster.Count; server++)

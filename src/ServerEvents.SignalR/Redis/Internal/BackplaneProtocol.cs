@@ -14,6 +14,8 @@ namespace ServerEvents.Redis.Internal;
 /// close       'X' origin                                                                (on the connection's channel)
 /// ack         'A' requestId                                                             (on the requester's ack channel)
 /// close all   'R' origin                                                                (on the control channel)
+/// client call 'V' origin invocationId count (protocolName, bytes)*                     (on the connection's channel; owner relays the result)
+/// result      'C' invocationId protocolName outcome data   (0 error, 1 value, 2 none, 3 gone; on the requester's ack channel)
 /// </code>
 /// </summary>
 internal static class BackplaneProtocol
@@ -24,6 +26,13 @@ internal static class BackplaneProtocol
     public const byte Close = (byte)'X';
     public const byte Ack = (byte)'A';
     public const byte CloseAll = (byte)'R';
+    public const byte ClientInvocation = (byte)'V';
+    public const byte ClientResult = (byte)'C';
+
+    public const int ResultError = 0;
+    public const int ResultValue = 1;
+    public const int ResultNone = 2;
+    public const int ResultConnectionGone = 3;
 
     public static byte[] WriteEventBody(string origin, IReadOnlyList<string>? excluded, string? channel, string selector, string json)
     {
@@ -47,6 +56,31 @@ internal static class BackplaneProtocol
             writer.String(protocol);
             writer.Bytes(payload.Span);
         }
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteClientInvocation(string origin, string invocationId, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
+    {
+        var writer = new Writer(ClientInvocation);
+        writer.String(origin);
+        writer.String(invocationId);
+        writer.VarInt(serialized.Count);
+        foreach (var (protocol, payload) in serialized)
+        {
+            writer.String(protocol);
+            writer.Bytes(payload.Span);
+        }
+        return writer.ToArray();
+    }
+
+    /// <summary>A client's answer: an outcome, then the error text or the raw result bytes in <paramref name="protocol"/>'s format.</summary>
+    public static byte[] WriteClientResult(string invocationId, string protocol, int outcome, ReadOnlySpan<byte> data)
+    {
+        var writer = new Writer(ClientResult);
+        writer.String(invocationId);
+        writer.String(protocol);
+        writer.VarInt(outcome);
+        writer.Bytes(data);
         return writer.ToArray();
     }
 

@@ -1,0 +1,52 @@
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.Tests.Specification;
+
+public abstract partial class ServerEventsSpecification
+{
+    [Fact]
+    public async Task Client_results_come_back_from_a_connection_on_any_server()
+    {
+        await using var cluster = await StartAsync();
+        var client = await cluster.ConnectAsync(0, "home");
+        client.Connection.On("Add", (int a, int b) => a + b);
+        client.Connection.On("Describe", (string name) => new Dictionary<string, string> { ["name"] = name, ["length"] = name.Length.ToString() });
+        client.Connection.On("Fail", (string reason) => reason.Length > 0 ? throw new InvalidOperationException(reason) : 0);
+        var caller = cluster[1].HubContext<ServerEventsHub>().Clients.Client(client.Id);
+
+        Assert.Equal(5, await caller.InvokeAsync<int>("Add", 2, 3, CancellationToken.None).DefaultTimeout());
+        var described = await caller.InvokeAsync<Dictionary<string, string>>("Describe", "ada", CancellationToken.None).DefaultTimeout();
+        Assert.Equal("3", described["length"]);
+        await Assert.ThrowsAsync<HubException>(() => caller.InvokeAsync<int>("Fail", "boom", CancellationToken.None).DefaultTimeout());
+
+        // Calls run concurrently and each gets its own answer.
+        var sums = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => caller.InvokeAsync<int>("Add", i, 100, CancellationToken.None))).DefaultTimeout();
+        Assert.Equal(Enumerable.Range(100, 20), sums);
+    }
+
+    [Fact]
+    public async Task Client_results_fail_clearly_for_unknown_or_departed_connections_and_honour_cancellation()
+    {
+        await using var cluster = await StartAsync();
+        var hub = cluster[1].HubContext<ServerEventsHub>();
+        var unknown = await Assert.ThrowsAsync<IOException>(() => hub.Clients.Client("nobody").InvokeAsync<int>("Add", 1, 2, CancellationToken.None).DefaultTimeout());
+        Assert.Contains("nobody", unknown.Message);
+
+        var client = await cluster.ConnectAsync(0, "home");
+        var never = new TaskCompletionSource<int>();
+        client.Connection.On("Hang", () => never.Task);
+
+        using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            var canceled = await Assert.ThrowsAsync<HubException>(() => hub.Clients.Client(client.Id).InvokeAsync<int>("Hang", cancel.Token).DefaultTimeout());
+            Assert.Contains("canceled", canceled.Message);
+        }
+
+        var waiting = hub.Clients.Client(client.Id).InvokeAsync<int>("Hang", CancellationToken.None);
+        await client.DisposeAsync();
+        var gone = await Assert.ThrowsAsync<IOException>(() => waiting.DefaultTimeout());
+        Assert.Contains("disconnected", gone.Message);
+    }
+}
