@@ -16,6 +16,9 @@ internal sealed class SubscriptionFactory(
     /// <summary>The sequence that numbers anonymous users ("-N", "userN").</summary>
     public const string AnonymousUserSequence = "anonUser";
 
+    /// <summary><c>HttpContext.Items</c> key under which a transport leaves extra onConnect values.</summary>
+    public const string TransportConnectArgsKey = "ServerEvents.TransportConnectArgs";
+
     private readonly ServerEventsOptions _options = options.Value;
 
     /// <summary>
@@ -64,7 +67,7 @@ internal sealed class SubscriptionFactory(
         if (authenticated)
         {
             userName = user.Identity!.Name;
-            userId = user.FindFirstValue(ClaimTypes.NameIdentifier) ?? user.FindFirstValue("sub") ?? userName
+            userId = UserIdOf(user)
                 ?? throw new ArgumentException("The authenticated user has neither a name identifier nor a name.");
             displayName = DisplayNameOf(user, userName ?? userId);
         }
@@ -76,7 +79,7 @@ internal sealed class SubscriptionFactory(
             displayName = "user" + n.ToString(CultureInfo.InvariantCulture);
         }
 
-        return new SubscriptionInfo
+        var info = new SubscriptionInfo
         {
             SubscriptionId = subscriptionId,
             Channels = channels,
@@ -91,7 +94,20 @@ internal sealed class SubscriptionFactory(
             LastPulseAt = now,
             ServerId = server.Id,
         };
+        // A transport (the SSE bridge) adds what its clients need in onConnect, e.g. heartbeat URLs.
+        if (http.Items.TryGetValue(TransportConnectArgsKey, out var extra) && extra is IReadOnlyDictionary<string, string> args)
+        {
+            foreach (var (key, value) in args)
+            {
+                info.ConnectArgs[key] = value;
+            }
+        }
+        return info;
     }
+
+    /// <summary>The user id of an authenticated user: name identifier, else <c>sub</c>, else the name.</summary>
+    public static string? UserIdOf(ClaimsPrincipal user) =>
+        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? user.FindFirstValue("sub") ?? user.Identity?.Name;
 
     // Like ServiceStack: the user name unless it is an e-mail address or a number, then a name claim.
     private static string DisplayNameOf(ClaimsPrincipal user, string fallback)

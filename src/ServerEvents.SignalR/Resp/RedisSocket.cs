@@ -118,10 +118,22 @@ internal sealed class RedisSocket : IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
-        await _reader.CompleteAsync();
-        await _writer.CompleteAsync();
-        await _stream.DisposeAsync();
+        // Completing flushes what is still buffered; to a dead peer that fails, and that is fine here.
+        await Quietly(() => _reader.CompleteAsync());
+        await Quietly(() => _writer.CompleteAsync());
+        await Quietly(() => _stream.DisposeAsync());
         _socket.Dispose();
+    }
+
+    private static async Task Quietly(Func<ValueTask> close)
+    {
+        try
+        {
+            await close();
+        }
+        catch (Exception ex) when (ex is IOException or ObjectDisposedException or SocketException or OperationCanceledException)
+        {
+        }
     }
 
     private async Task HandshakeAsync(RedisConnectionOptions options, string role, CancellationToken cancellationToken)

@@ -6,7 +6,8 @@ namespace ServerEvents.Redis.Internal;
 internal sealed class LocalConnection(HubConnectionContext context)
 {
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
-    private int _pendingWrites;
+    private readonly Queue<SerializedHubMessage> _queue = new();
+    private bool _draining;
 
     public HubConnectionContext Context { get; } = context;
 
@@ -40,60 +41,60 @@ internal sealed class LocalConnection(HubConnectionContext context)
     }
 
     /// <summary>
-    /// Queues a write without waiting for it, so a slow client never delays the others. Returns false
-    /// (and closes the connection) when too many writes are already waiting: that client cannot keep up.
+    /// Queues a write without waiting for it, so a slow client never delays the others; writes reach the
+    /// client in the order they were queued. Returns false (and closes the connection) when too many
+    /// writes are already waiting: that client cannot keep up.
     /// </summary>
     public bool TryWrite(SerializedHubMessage message, int maxPending)
     {
-        if (Interlocked.Increment(ref _pendingWrites) > maxPending)
+        lock (_queue)
         {
-            Interlocked.Decrement(ref _pendingWrites);
-            Context.Abort();
-            return false;
+            if (_queue.Count >= maxPending)
+            {
+                _queue.Clear();
+                Context.Abort();
+                return false;
+            }
+            _queue.Enqueue(message);
+            if (_draining)
+            {
+                return true;
+            }
+            _draining = true;
         }
-        ValueTask write;
-        try
-        {
-            write = Context.WriteAsync(message);
-        }
-        catch (Exception)
-        {
-            Interlocked.Decrement(ref _pendingWrites);
-            return true;
-        }
-        if (write.IsCompleted)
-        {
-            Interlocked.Decrement(ref _pendingWrites);
-            ObserveFault(write);
-        }
-        else
-        {
-            _ = CompleteAsync(write);
-        }
+        // Runs synchronously while writes complete synchronously (the common case), so no thread hop.
+        _ = DrainAsync();
         return true;
     }
 
-    private async Task CompleteAsync(ValueTask write)
+    // One writer at a time per connection: SignalR's own write lock does not keep concurrent writers in order.
+    private async Task DrainAsync()
     {
-        try
+        while (true)
         {
-            await write;
-        }
-        catch (Exception)
-        {
-            // The connection is closing; SignalR reports it through OnDisconnectedAsync.
-        }
-        finally
-        {
-            Interlocked.Decrement(ref _pendingWrites);
-        }
-    }
-
-    private static void ObserveFault(ValueTask write)
-    {
-        if (write.IsFaulted)
-        {
-            _ = write.AsTask().Exception;
+            SerializedHubMessage next;
+            lock (_queue)
+            {
+                if (!_queue.TryDequeue(out next!))
+                {
+                    _draining = false;
+                    return;
+                }
+            }
+            try
+            {
+                await Context.WriteAsync(next);
+            }
+            catch (Exception)
+            {
+                // The connection is closing; SignalR reports it through OnDisconnectedAsync.
+                lock (_queue)
+                {
+                    _queue.Clear();
+                    _draining = false;
+                }
+                return;
+            }
         }
     }
 }

@@ -1,0 +1,124 @@
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+using ServerEvents.Internal;
+using ServerEvents.Presence;
+
+namespace ServerEvents.Sse.Internal;
+
+/// <summary>
+/// <c>GET /event-stream</c>: checks the request, then runs the response as a SignalR connection of the
+/// app's Server Events hub until either side ends it.
+/// </summary>
+internal sealed class SseStreamEndpoint(
+    IServiceProvider services,
+    ServerEventsBuilder serverEvents,
+    SubscriptionFactory factory,
+    ISubscriptionStore store,
+    SseConnections connections,
+    IOptions<ServerEventsOptions> serverEventsOptions,
+    IOptions<SseBridgeOptions> bridgeOptions,
+    TimeProvider time)
+{
+    private readonly ServerEventsOptions _options = serverEventsOptions.Value;
+    private readonly SseBridgeOptions _bridge = bridgeOptions.Value;
+    private readonly ConnectionHandler _hub = (ConnectionHandler)services.GetRequiredService(typeof(HubConnectionHandler<>).MakeGenericType(serverEvents.HubType));
+
+    public async Task HandleAsync(HttpContext http)
+    {
+        var request = http.Request;
+        var response = http.Response;
+        if (_options.LimitToAuthenticatedUsers && http.User.Identity?.IsAuthenticated != true)
+        {
+            await SubscriberEndpoints.TextAsync(response, StatusCodes.Status401Unauthorized, "Not authenticated: this server accepts subscriptions from authenticated users only.");
+            return;
+        }
+        try
+        {
+            factory.ChannelsFromQuery(request.Query);
+        }
+        catch (ArgumentException ex)
+        {
+            await SubscriberEndpoints.TextAsync(response, StatusCodes.Status400BadRequest, ex.Message);
+            return;
+        }
+        if (await TooManyStreamsAsync(http) is { } limit)
+        {
+            await SubscriberEndpoints.TextAsync(response, StatusCodes.Status429TooManyRequests, limit);
+            return;
+        }
+
+        var id = NewSubscriptionId();
+        http.Items[SubscriptionFactory.TransportConnectArgsKey] = ConnectUrls(http, id);
+        response.ContentType = "text/event-stream; charset=utf-8";
+        response.Headers.CacheControl = "no-cache";
+        response.Headers["X-Accel-Buffering"] = "no";
+        http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
+
+        await using var connection = new SseConnection(id, http, _bridge.MaxUnsentBytesPerStream, time);
+        connections.Add(connection);
+        try
+        {
+            using var clientGone = http.RequestAborted.Register(() => connection.Close("the client disconnected"));
+            await connection.StartAsync();
+            var pump = SseStreamPump.RunAsync(connection, response, _bridge.KeepAliveInterval, http.RequestAborted);
+            await _hub.OnConnectedAsync(connection);
+            connection.CompleteOutgoing();
+            var refusal = await pump;
+            if (refusal is not null && !response.HasStarted)
+            {
+                await SubscriberEndpoints.TextAsync(response, StatusCodes.Status403Forbidden, refusal);
+            }
+        }
+        finally
+        {
+            connections.Remove(connection);
+        }
+    }
+
+    private async Task<string?> TooManyStreamsAsync(HttpContext http)
+    {
+        if (_bridge.MaxStreamsPerUser is not { } max)
+        {
+            return null;
+        }
+        var user = http.User.Identity?.IsAuthenticated == true ? SubscriptionFactory.UserIdOf(http.User) : null;
+        var session = user is null ? _options.ResolveSessionId(http) : null;
+        if (user is null && session is null)
+        {
+            return null;
+        }
+        var existing = user is not null
+            ? await store.FindAsync(SubscriptionIndex.UserId, user, http.RequestAborted)
+            : await store.FindAsync(SubscriptionIndex.Session, session!, http.RequestAborted);
+        return existing.Count >= max
+            ? $"Too many streams: {(user is not null ? "this user" : "this session")} already has {existing.Count} (at most {max})."
+            : null;
+    }
+
+    private Dictionary<string, string> ConnectUrls(HttpContext http, string id)
+    {
+        var request = http.Request;
+        var root = $"{request.Scheme}://{request.Host}{request.PathBase}";
+        var session = "";
+        // A session given in the stream's query travels on in the heartbeat URL, as ServiceStack does.
+        if (request.Query["ss-id"].ToString() is { Length: > 0 } sid)
+        {
+            session = "&ss-id=" + Uri.EscapeDataString(sid);
+        }
+        return new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            ["heartbeatUrl"] = $"{root}{_bridge.HeartbeatPath}?id={id}{session}",
+            ["unRegisterUrl"] = $"{root}{_bridge.UnRegisterPath}?id={id}{session}",
+            ["updateSubscriberUrl"] = $"{root}{_bridge.SubscribersPath}/{id}",
+        };
+    }
+
+    // 20 URL-safe characters, like ServiceStack's subscription ids.
+    private static string NewSubscriptionId() =>
+        Convert.ToBase64String(RandomNumberGenerator.GetBytes(15)).Replace('+', '-').Replace('/', '_');
+}

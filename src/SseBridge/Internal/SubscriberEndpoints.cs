@@ -1,0 +1,149 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.Options;
+using ServerEvents.Internal;
+
+namespace ServerEvents.Sse.Internal;
+
+/// <summary>
+/// ServiceStack's subscriber endpoints — heartbeat, unregister, subscriber list, subscriber update — over
+/// the cluster-wide API, so any server can answer for any subscription. Errors are ServiceStack-shaped
+/// (<c>{"responseStatus":{"errorCode","message"}}</c>) and change nothing.
+/// </summary>
+internal sealed class SubscriberEndpoints(
+    IServerEvents serverEvents,
+    SubscriptionLifecycle lifecycle,
+    IOptions<ServerEventsOptions> serverEventsOptions,
+    IOptions<SseBridgeOptions> bridgeOptions)
+{
+    private readonly ServerEventsOptions _options = serverEventsOptions.Value;
+    private readonly SseBridgeOptions _bridge = bridgeOptions.Value;
+
+    /// <summary>Pulses the subscription (its owner then pushes <c>cmd.onHeartbeat</c>); 200 with an empty body.</summary>
+    public Task HeartbeatAsync(HttpContext http) => GuardAsync(http, async request =>
+    {
+        var info = await OwnSubscriptionAsync(http, request);
+        if (!await lifecycle.PulseAsync(info.SubscriptionId, http.RequestAborted))
+        {
+            throw NotFound(http, info.SubscriptionId);
+        }
+        http.Response.StatusCode = StatusCodes.Status200OK;
+    });
+
+    /// <summary>Ends the subscription (closing its stream, with leave events); answers its meta.</summary>
+    public Task UnRegisterAsync(HttpContext http) => GuardAsync(http, async request =>
+    {
+        var info = await OwnSubscriptionAsync(http, request);
+        var removed = await lifecycle.UnRegisterAsync(info.SubscriptionId, http.RequestAborted) ?? throw NotFound(http, info.SubscriptionId);
+        await JsonAsync(http.Response, StatusCodes.Status200OK, removed.ToMeta());
+    });
+
+    /// <summary>The meta of the subscriptions in any of the channels (all when none are given).</summary>
+    public Task GetSubscribersAsync(HttpContext http) => GuardAsync(http, async request =>
+    {
+        var channels = request.List("channels").Concat(request.List("channel")).ToList();
+        var details = await serverEvents.GetSubscriptionsDetailsAsync(channels, http.RequestAborted);
+        await JsonAsync(http.Response, StatusCodes.Status200OK, details);
+    });
+
+    /// <summary>Unsubscribes then subscribes channels (ServiceStack's order); <c>cmd.onUpdate</c> goes to the channels.</summary>
+    public Task UpdateSubscriberAsync(HttpContext http) => GuardAsync(http, async request =>
+    {
+        var info = await OwnSubscriptionAsync(http, request);
+        await lifecycle.ChangeChannelsAsync(info.SubscriptionId, request.List("subscribeChannels"), request.List("unsubscribeChannels"), authorize: true, http.RequestAborted);
+        await JsonAsync(http.Response, StatusCodes.Status200OK, new Dictionary<string, string>());
+    });
+
+    /// <summary>Writes a plain-text error answer.</summary>
+    public static async Task TextAsync(HttpResponse response, int status, string message)
+    {
+        response.StatusCode = status;
+        response.ContentType = "text/plain; charset=utf-8";
+        await response.WriteAsync(message);
+    }
+
+    private async Task<SubscriptionInfo> OwnSubscriptionAsync(HttpContext http, ServiceStackRequest request)
+    {
+        var id = request.Single("id") ?? throw new BadRequestException(StatusCodes.Status400BadRequest, "The subscription 'id' is required.");
+        var info = await serverEvents.GetSubscriptionInfoAsync(id, http.RequestAborted) ?? throw NotFound(http, id);
+        if (DeniedReason(info, http) is { } denied)
+        {
+            throw new BadRequestException(StatusCodes.Status403Forbidden, denied);
+        }
+        return info;
+    }
+
+    /// <summary>Why this caller may not drive that subscription, or null when it may.</summary>
+    private string? DeniedReason(SubscriptionInfo info, HttpContext http)
+    {
+        if (_bridge.ValidateUserAddress && info.UserAddress is { } address && http.Connection.RemoteIpAddress?.ToString() != address)
+        {
+            return "Invalid User Address";
+        }
+        if (_bridge.ValidateUser && info.IsAuthenticated
+            && (http.User.Identity?.IsAuthenticated != true || SubscriptionFactory.UserIdOf(http.User) != info.UserId))
+        {
+            return "The subscription belongs to another user.";
+        }
+        if (_bridge.ValidateSession && info.SessionId is { } session && _options.ResolveSessionId(http) != session)
+        {
+            return "The subscription belongs to another session.";
+        }
+        return null;
+    }
+
+    private static BadRequestException NotFound(HttpContext http, string id)
+    {
+        var message = $"Subscription '{id}' does not exist";
+        // Clients read the status text of a failed heartbeat; ids are URL-safe, so the phrase stays one line.
+        if (!id.Any(char.IsControl))
+        {
+            http.Features.Get<IHttpResponseFeature>()!.ReasonPhrase = message;
+        }
+        return new BadRequestException(StatusCodes.Status404NotFound, message);
+    }
+
+    private async Task GuardAsync(HttpContext http, Func<ServiceStackRequest, Task> handle)
+    {
+        try
+        {
+            var request = await ServiceStackRequest.ReadAsync(http, _bridge.MaxRequestBodyBytes);
+            await handle(request);
+        }
+        catch (BadRequestException ex)
+        {
+            await ErrorAsync(http.Response, ex.StatusCode, ex.Message);
+        }
+        catch (ArgumentException ex)
+        {
+            // Bad channel names, too many channels, unknown subscription (raced), refused channels.
+            await ErrorAsync(http.Response, ex is SubscriptionNotFoundException ? StatusCodes.Status404NotFound : StatusCodes.Status400BadRequest, ex.Message);
+        }
+        catch (ChannelAccessDeniedException ex)
+        {
+            await ErrorAsync(http.Response, StatusCodes.Status403Forbidden, ex.Message);
+        }
+    }
+
+    private static Task ErrorAsync(HttpResponse response, int status, string message)
+    {
+        var code = status switch
+        {
+            StatusCodes.Status404NotFound => "NotFound",
+            StatusCodes.Status403Forbidden => "Forbidden",
+            StatusCodes.Status413PayloadTooLarge => "RequestEntityTooLarge",
+            _ => "ArgumentException",
+        };
+        return JsonAsync(response, status, new { responseStatus = new { errorCode = code, message } });
+    }
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    private static async Task JsonAsync<T>(HttpResponse response, int status, T value)
+    {
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=utf-8";
+        await JsonSerializer.SerializeAsync(response.Body, value, Json);
+    }
+}

@@ -1,0 +1,284 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.DependencyInjection;
+using ServerEvents.Sse;
+using ServerEvents.Sse.Internal;
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.Tests.Sse;
+
+/// <summary>
+/// The SSE bridge's behaviour on any back-end: ServiceStack's wire format and endpoints, SSE subscribers
+/// as first-class subscriptions next to hub clients, and the security and limit checks. Clients and
+/// requests are spread over servers 0, 1 and 2 (the same server on a one-server back-end).
+/// </summary>
+public abstract partial class SseBridgeSpecification
+{
+    protected abstract int ServerCount { get; }
+
+    protected abstract void UseBackend(ServerEventsBuilder builder);
+
+    protected Task<TestCluster> StartAsync(Action<ServerEventsOptions>? configure = null, Action<SseBridgeOptions>? bridge = null) =>
+        TestCluster.StartAsync(ServerCount,
+            services => UseBackend(services.AddServerEvents(configure).AddSseBridge(bridge)),
+            app =>
+            {
+                app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
+                app.MapServerEvents("/hub");
+                app.MapServerEventsSse();
+            });
+
+    private static Task<HttpResponseMessage> PostFormAsync(HttpClient http, Uri url, params (string Key, string Value)[] fields) =>
+        http.PostAsync(url, new FormUrlEncodedContent(fields.Select(f => new KeyValuePair<string, string>(f.Key, f.Value)))).DefaultTimeout();
+
+    private static Task<HttpResponseMessage> PostJsonAsync(HttpClient http, Uri url, object body) =>
+        http.PostAsync(url, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json")).DefaultTimeout();
+
+    [Fact]
+    public async Task Stream_is_unbuffered_text_event_stream_and_starts_with_onConnect_then_onJoin()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home,news&t=12345");
+
+        var headers = sse.Response;
+        Assert.Equal("text/event-stream", headers.Content.Headers.ContentType!.MediaType);
+        Assert.Contains("no-cache", headers.Headers.CacheControl!.ToString());
+        Assert.Equal("no", headers.Headers.GetValues("X-Accel-Buffering").Single());
+
+        var first = sse.Frames[0];
+        Assert.Equal("cmd.onConnect", first.Selector);
+        Assert.Null(first.Channel);
+        Assert.NotNull(first.Id);
+        using (var body = JsonDocument.Parse(first.Json))
+        {
+            Assert.All(body.RootElement.EnumerateObject(), p => Assert.Equal(JsonValueKind.String, p.Value.ValueKind));
+        }
+        var info = sse.ConnectInfo;
+        var root = cluster[0].BaseUri.ToString().TrimEnd('/');
+        Assert.Equal($"{root}/event-heartbeat?id={sse.Id}", info["heartbeatUrl"]);
+        Assert.Equal($"{root}/event-unregister?id={sse.Id}", info["unRegisterUrl"]);
+        Assert.Equal($"{root}/event-subscribers/{sse.Id}", info["updateSubscriberUrl"]);
+        Assert.Equal("home,news", info["channels"]);
+        Assert.Equal("10000", info["heartbeatIntervalMs"]);
+        Assert.Equal("30000", info["idleTimeoutMs"]);
+        Assert.Matches("^[A-Za-z0-9_-]{20}$", sse.Id);
+
+        var joinHome = await sse.WaitForAsync("cmd.onJoin", "home");
+        await sse.WaitForAsync("cmd.onJoin", "news");
+        Assert.Equal(sse.UserId, joinHome.Meta["userId"]);
+
+        // Exact wire shape: "id: N\ndata: home@cmd.onJoin {...}\n\n", LF only.
+        var raw = sse.Raw;
+        Assert.DoesNotContain("\r", raw);
+        Assert.StartsWith($"id: {first.Id}\ndata: cmd.onConnect {{", raw);
+        Assert.Contains("\ndata: home@cmd.onJoin {", raw);
+        Assert.DoesNotContain("event:", raw);
+        Assert.DoesNotContain("retry:", raw);
+    }
+
+    [Fact]
+    public async Task Every_notify_target_reaches_sse_subscribers_with_ServiceStack_prefixes()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home&ss-id=sess-1", user: "u7;uma");
+        var api = cluster.Api(1);
+
+        await api.NotifyChannelAsync("home", "cmd.chat", new { text = "hi" }).DefaultTimeout();
+        await api.NotifyAllAsync("cmd.all", 1).DefaultTimeout();
+        await api.NotifySubscriptionAsync(sse.Id, "cmd.sub", 2, channel: "home").DefaultTimeout();
+        await api.NotifyUserIdAsync("u7", "cmd.uid", 3).DefaultTimeout();
+        await api.NotifyUserNameAsync("uma", "cmd.uname", 4).DefaultTimeout();
+        await api.NotifySessionAsync("sess-1", "cmd.session", 5).DefaultTimeout();
+        await api.NotifyChannelJsonAsync("home", "css.background$#top", "\"#673ab7\"").DefaultTimeout();
+        await api.NotifyChannelJsonAsync("home", "tv.watch", "\"https://youtu.be/x\"").DefaultTimeout();
+
+        var chat = await sse.WaitForAsync("cmd.chat");
+        Assert.Equal("home", chat.Channel);
+        Assert.Equal("{\"text\":\"hi\"}", chat.Json);
+        foreach (var (selector, json) in new[] { ("cmd.all", "1"), ("cmd.sub", "2"), ("cmd.uid", "3"), ("cmd.uname", "4"), ("cmd.session", "5") })
+        {
+            var frame = await sse.WaitForAsync(selector);
+            Assert.Null(frame.Channel); // ServiceStack prefixes channel sends only, even with a channel filter
+            Assert.Equal(json, frame.Json);
+        }
+        Assert.Equal("home", (await sse.WaitForAsync("css.background$#top")).Channel);
+        Assert.Equal("\"https://youtu.be/x\"", (await sse.WaitForAsync("tv.watch")).Json);
+        Assert.Contains("\ndata: home@css.background$#top \"#673ab7\"\n\n", sse.Raw);
+
+        // Ids are unique, and increase with every event of one publisher (here server 1; the lifecycle events
+        // came from server 0 and may interleave with server 1's first notify).
+        Assert.Equal(sse.Frames.Count, sse.Frames.Select(f => f.Id).Distinct().Count());
+        var ids = sse.Frames.Where(f => !f.Selector.StartsWith("cmd.on", StringComparison.Ordinal)).Select(f => f.Id!.Value).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
+    [Fact]
+    public async Task Hub_group_sends_reach_sse_subscribers_of_that_channel()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        var hub = cluster[1].HubContext<ServerEventsHub>();
+
+        await hub.Clients.Group("home").SendAsync("chatMessage", new { from = "hub", text = "hello" }).DefaultTimeout();
+        await hub.Clients.Group("home").SendAsync("pair", 1, "two").DefaultTimeout();
+
+        var single = await sse.WaitForAsync("cmd.chatMessage");
+        Assert.Null(single.Id);
+        Assert.Equal("{\"from\":\"hub\",\"text\":\"hello\"}", single.Json);
+        Assert.Equal("[1,\"two\"]", (await sse.WaitForAsync("cmd.pair")).Json);
+    }
+
+    [Fact]
+    public async Task Hub_and_sse_subscribers_on_different_servers_see_each_other()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        var hub = await cluster.ConnectAsync(1, "home");
+
+        await sse.WaitForAsync(f => f.Selector == "cmd.onJoin" && f.Meta["userId"] == hub.UserId);
+        var subscribers = await cluster.Api(2).GetSubscriptionsDetailsAsync(["home"]).DefaultTimeout();
+        Assert.Equal(new[] { sse.UserId, hub.UserId }.Order(), subscribers.Select(s => s["userId"]).Order());
+
+        await cluster.Api(2).NotifyChannelAsync("home", "cmd.chat", "both").DefaultTimeout();
+        await sse.WaitForAsync("cmd.chat", "home");
+        await hub.WaitForAsync("cmd.chat", "home");
+
+        await sse.UnRegisterAsync();
+        await hub.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == sse.UserId);
+        await hub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Heartbeat_on_any_server_pulses_and_pushes_onHeartbeat_unknown_ids_get_404()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        var before = (await cluster.Api(0).GetSubscriptionInfoAsync(sse.Id).DefaultTimeout())!.LastPulseAt;
+
+        // Heartbeat through server 1 (the URL from onConnect names server 0; any server must do).
+        using var beat = await sse.Http.PostAsync(new Uri(cluster[1].BaseUri, $"/event-heartbeat?id={sse.Id}"), new StringContent("", Encoding.UTF8, "text/plain")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, beat.StatusCode);
+        Assert.Equal("", await beat.Content.ReadAsStringAsync());
+        var heartbeat = await sse.WaitForAsync("cmd.onHeartbeat");
+        Assert.Null(heartbeat.Channel);
+        Assert.Equal(sse.UserId, heartbeat.Meta["userId"]);
+        var after = (await cluster.Api(2).GetSubscriptionInfoAsync(sse.Id).DefaultTimeout())!.LastPulseAt;
+        Assert.True(after >= before);
+
+        using var unknown = await sse.Http.PostAsync(new Uri(cluster[2].BaseUri, "/event-heartbeat?id=nope"), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("Subscription 'nope' does not exist", unknown.ReasonPhrase);
+    }
+
+    [Fact]
+    public async Task A_stream_without_heartbeats_ends_after_the_idle_timeout_with_leave_events()
+    {
+        await using var cluster = await StartAsync(o =>
+        {
+            o.IdleTimeout = TimeSpan.FromMilliseconds(1500);
+            o.HouseKeepingInterval = TimeSpan.FromMilliseconds(200);
+        });
+        var watcher = await cluster.ConnectAsync(1, "home");
+        await using var beating = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        await using var silent = await SseTestClient.ConnectAsync(cluster[2].BaseUri, "channels=home");
+
+        var deadline = DateTime.UtcNow.AddSeconds(4);
+        while (DateTime.UtcNow < deadline && !silent.Ended.IsCompleted)
+        {
+            (await beating.HeartbeatAsync()).Dispose();
+            await Task.Delay(300);
+        }
+
+        await silent.Ended.DefaultTimeout();
+        await watcher.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == silent.UserId);
+        Assert.Null(await cluster.Api(0).GetSubscriptionInfoAsync(silent.Id).DefaultTimeout());
+        Assert.False(beating.Ended.IsCompleted, "the stream that sent heartbeats was closed too");
+        Assert.NotNull(await cluster.Api(1).GetSubscriptionInfoAsync(beating.Id).DefaultTimeout());
+    }
+
+    [Fact]
+    public async Task Unregister_answers_meta_ends_the_stream_and_sends_leave()
+    {
+        await using var cluster = await StartAsync();
+        var watcher = await cluster.ConnectAsync(1, "home");
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+
+        using var response = await sse.Http.PostAsync(new Uri(cluster[2].BaseUri, $"/event-unregister?id={sse.Id}"), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var meta = JsonSerializer.Deserialize<Dictionary<string, string>>(await response.Content.ReadAsStringAsync())!;
+        Assert.Equal(sse.UserId, meta["userId"]);
+        Assert.False(meta.ContainsKey("id"));
+
+        await sse.Ended.DefaultTimeout();
+        await watcher.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == sse.UserId);
+        Assert.Null(await cluster.Api(1).GetSubscriptionInfoAsync(sse.Id).DefaultTimeout());
+
+        using var again = await sse.Http.PostAsync(new Uri(cluster[0].BaseUri, $"/api/UnRegisterEventSubscriber?id={sse.Id}"), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, again.StatusCode);
+        using var error = JsonDocument.Parse(await again.Content.ReadAsStringAsync());
+        Assert.Equal("NotFound", error.RootElement.GetProperty("responseStatus").GetProperty("errorCode").GetString());
+        Assert.Contains(sse.Id, error.RootElement.GetProperty("responseStatus").GetProperty("message").GetString());
+    }
+
+    [Fact]
+    public async Task Subscriber_lists_answer_on_every_route_for_hub_and_sse_subscriptions()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        var hub = await cluster.ConnectAsync(1, "home,other");
+        await cluster.ConnectAsync(2, "elsewhere");
+
+        foreach (var path in new[] { "/event-subscribers?channels=home", "/api/GetEventSubscribers?channels=home", "/json/reply/GetEventSubscribers?channel=home" })
+        {
+            var list = JsonSerializer.Deserialize<List<Dictionary<string, string>>>(await sse.Http.GetStringAsync(new Uri(cluster[2].BaseUri, path)).DefaultTimeout())!;
+            Assert.Equal(new[] { sse.UserId, hub.UserId }.Order(), list.Select(m => m["userId"]).Order());
+            Assert.All(list, m => Assert.False(m.ContainsKey("id")));
+        }
+        var posted = await PostJsonAsync(sse.Http, new Uri(cluster[1].BaseUri, "/api/GetEventSubscribers"), new { channels = new[] { "home", "elsewhere" } });
+        Assert.Equal(3, JsonSerializer.Deserialize<List<Dictionary<string, string>>>(await posted.Content.ReadAsStringAsync())!.Count);
+        var all = JsonSerializer.Deserialize<List<Dictionary<string, string>>>(await sse.Http.GetStringAsync(new Uri(cluster[0].BaseUri, "/event-subscribers")).DefaultTimeout())!;
+        Assert.Equal(3, all.Count);
+    }
+
+    [Fact]
+    public async Task Channel_updates_work_through_every_route_and_input_form()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        var api = cluster.Api(0);
+
+        // ss-utils: form-encoded POST to updateSubscriberUrl, comma lists.
+        using (var form = await PostFormAsync(sse.Http, new Uri(sse.ConnectInfo["updateSubscriberUrl"]), ("SubscribeChannels", "news,sport")))
+        {
+            Assert.Equal(HttpStatusCode.OK, form.StatusCode);
+        }
+        var update = await sse.WaitForAsync(f => f.Selector == "cmd.onUpdate" && f.Meta["channels"] == "home,news,sport");
+        Assert.NotNull(update.Channel);
+        // TS / C# clients: JSON DTO to /api/UpdateEventSubscriber (and the older /json/reply form).
+        using (var json = await PostJsonAsync(sse.Http, new Uri(cluster[1].BaseUri, "/api/UpdateEventSubscriber"), new { id = sse.Id, unsubscribeChannels = new[] { "sport" } }))
+        {
+            Assert.Equal(HttpStatusCode.OK, json.StatusCode);
+        }
+        using (var reply = await PostJsonAsync(sse.Http, new Uri(cluster[2].BaseUri, "/json/reply/UpdateEventSubscriber"), new { Id = sse.Id, SubscribeChannels = new[] { "extra" }, UnsubscribeChannels = new[] { "home" } }))
+        {
+            Assert.Equal(HttpStatusCode.OK, reply.StatusCode);
+        }
+        // Query string form.
+        using (var query = await sse.Http.GetAsync(new Uri(cluster[0].BaseUri, $"/event-subscribers/{sse.Id}?subscribeChannels=last")).DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, query.StatusCode);
+        }
+
+        await Eventually.TrueAsync(async () => string.Join(',', (await api.GetSubscriptionInfoAsync(sse.Id))!.Channels) == "news,extra,last", "channels were not updated");
+        await api.NotifyChannelAsync("extra", "cmd.extra", 1).DefaultTimeout();
+        await api.NotifyChannelAsync("home", "cmd.home", 1).DefaultTimeout();
+        var frames = await sse.BarrierAsync(api);
+        Assert.Contains(frames, f => f.Selector == "cmd.extra" && f.Channel == "extra");
+        Assert.DoesNotContain(frames, f => f.Selector == "cmd.home");
+    }
+}
