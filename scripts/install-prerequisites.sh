@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (idempotent, non-interactive):
-# the .NET SDK must already be there; redis-server comes from Debian's packages.
+# the .NET SDK must already be there; redis-server and node come from Debian's packages, the
+# end-to-end tests' npm packages from the lock file.
 set -euo pipefail
 
 if ! command -v dotnet >/dev/null; then
@@ -25,3 +26,13 @@ if ! command -v redis-server >/dev/null; then
     apt_install redis-server
 fi
 echo "$(redis-server --version | cut -d' ' -f1-3)"
+
+# Node runs the real npm clients (@servicestack/client, eventsource) in the end-to-end tests.
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    echo "Installing nodejs and npm from Debian packages..."
+    apt_install nodejs npm
+fi
+echo "node $(node --version)"
+# Exactly the locked versions; quiet unless it fails.
+npm ci --prefix tests/e2e-node --no-audit --no-fund --loglevel=error
+echo "npm packages for tests/e2e-node installed"

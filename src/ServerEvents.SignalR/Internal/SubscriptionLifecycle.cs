@@ -172,6 +172,8 @@ internal sealed class SubscriptionLifecycle(
         {
             await store.AddAsync(info, cancellationToken);
             added = true;
+            // Counted once registered: the client may see onConnect (next) before this method returns.
+            Interlocked.Increment(ref _totalConnections);
             // onConnect is sent before the connection joins any group, so it is always the first event.
             await delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken);
             foreach (var group in info.Channels.Concat(GroupNames.IdentityGroups(info)))
@@ -192,7 +194,6 @@ internal sealed class SubscriptionLifecycle(
             await store.RemoveAsync(id, CancellationToken.None);
             throw;
         }
-        Interlocked.Increment(ref _totalConnections);
         ServerEventsLog.Registered(logger, id, info.UserId, string.Join(',', info.Channels));
 
         // The subscription is now in presence: announce it even if the caller has gone meanwhile

@@ -95,7 +95,7 @@ internal sealed class RedisSocket : IAsyncDisposable
             }
             catch (RedisProtocolException ex)
             {
-                throw new RedisConnectionException($"Redis at {EndPoint} sent malformed data: {ex.Message}", ex);
+                throw new RedisConnectionException($"Redis at {EndPoint} sent malformed data: {ex.Message} (byte {reader.Consumed} of {buffer.Length} buffered, near '{Excerpt(buffer, reader.Consumed)}')", ex);
             }
             if (result.IsCompleted || result.IsCanceled)
             {
@@ -123,6 +123,20 @@ internal sealed class RedisSocket : IAsyncDisposable
         await Quietly(() => _writer.CompleteAsync());
         await Quietly(() => _stream.DisposeAsync());
         _socket.Dispose();
+    }
+
+    // A short, printable view of the bytes around a parse failure, for the error message.
+    private static string Excerpt(ReadOnlySequence<byte> buffer, long position)
+    {
+        var start = Math.Max(0, position - 24);
+        var slice = buffer.Slice(start, Math.Min(48, buffer.Length - start)).ToArray();
+        return string.Concat(slice.Select(b => b switch
+        {
+            (byte)'\r' => "\\r",
+            (byte)'\n' => "\\n",
+            >= 32 and < 127 => ((char)b).ToString(),
+            _ => "\\x" + b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture),
+        }));
     }
 
     private static async Task Quietly(Func<ValueTask> close)

@@ -24,6 +24,7 @@ public sealed class SseTestClient : IAsyncDisposable
     private readonly object _gate = new();
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _ended = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private string? _fault;
 
     private SseTestClient(HttpClient http, HttpResponseMessage response)
     {
@@ -128,7 +129,7 @@ public sealed class SseTestClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No matching SSE frame within {TaskExtensions.Default}. Received:\n{Raw}\nServer warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+                throw new TimeoutException($"No matching SSE frame within {TaskExtensions.Default} (stream ended: {_ended.Task.IsCompleted}, {_fault ?? "no error"}). Received:\n{Raw}\nServer warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
             }
         }
     }
@@ -209,6 +210,12 @@ public sealed class SseTestClient : IAsyncDisposable
         catch (Exception ex) when (ex is OperationCanceledException or IOException or HttpRequestException or ObjectDisposedException)
         {
             // Stopped or cut off: either way the stream has ended.
+            _fault = ex.GetType().Name + ": " + ex.Message;
+        }
+        catch (Exception ex)
+        {
+            // A stream this client cannot parse is a failure worth seeing in the test output.
+            _fault = "UNPARSEABLE STREAM: " + ex;
         }
         finally
         {

@@ -1,0 +1,119 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using ServerEvents.Redis;
+using ServerEvents.Sse;
+using ServerEvents.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace ServerEvents.Tests.Sse;
+
+/// <summary>
+/// The real npm clients against the bridge: tests/e2e-node/servicestack-client.mjs drives
+/// <c>@servicestack/client</c>'s <c>ServerEventsClient</c> and the <c>eventsource</c> package, one client on
+/// each of two servers, and prints what it observed; this test checks it. The packages are installed by
+/// the test command (<c>npm ci</c>); a missing install fails the test.
+/// </summary>
+public abstract class ServiceStackClientTests(ITestOutputHelper output)
+{
+    protected abstract int ServerCount { get; }
+
+    protected abstract void UseBackend(ServerEventsBuilder builder);
+
+    private sealed record NotifyRequest(string Channel, string Selector, string? Json);
+
+    [Fact]
+    public async Task The_npm_ServerEventsClient_and_EventSource_work_unchanged()
+    {
+        var script = RepoPaths.Of("tests", "e2e-node", "servicestack-client.mjs");
+        Assert.True(Directory.Exists(RepoPaths.Of("tests", "e2e-node", "node_modules", "@servicestack", "client")),
+            "npm packages missing: run the README test command (it runs npm ci in tests/e2e-node).");
+        await using var cluster = await TestCluster.StartAsync(ServerCount,
+            services => UseBackend(services.AddServerEvents(o => o.HeartbeatInterval = TimeSpan.FromSeconds(1)).AddSseBridge()),
+            app =>
+            {
+                app.MapServerEvents("/hub");
+                app.MapServerEventsSse();
+                app.MapPost("/test/notify", (NotifyRequest r, IServerEvents events) => events.NotifyChannelJsonAsync(r.Channel, r.Selector, r.Json ?? ""));
+            });
+
+        var (exitCode, lines) = await RunNodeAsync(script, cluster[0].BaseUri.ToString().TrimEnd('/'), cluster[1].BaseUri.ToString().TrimEnd('/'));
+        var seen = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        JsonElement One(string type) => seen.First(e => e.GetProperty("type").GetString() == type);
+        Assert.True(exitCode == 0, "node scenario failed:\n" + string.Join('\n', lines));
+
+        var connect = One("onConnect");
+        Assert.Equal("home", connect.GetProperty("channels").GetString());
+        Assert.Equal(1000, connect.GetProperty("heartbeatIntervalMs").GetInt32());
+        Assert.StartsWith(cluster[0].BaseUri.ToString().TrimEnd('/') + "/event-heartbeat?id=", connect.GetProperty("heartbeatUrl").GetString());
+        Assert.Equal("hello from B", One("chat").GetProperty("text").GetString());
+        Assert.Equal("home", One("chat").GetProperty("channel").GetString());
+        Assert.True(One("chat").GetProperty("eventId").GetInt64() > 0);
+        Assert.Equal("Hi all", One("announce").GetProperty("text").GetString());
+        Assert.Equal("https://youtu.be/518XP8prwZo", One("tv.watch").GetProperty("url").GetString());
+        Assert.Equal("#eceff1", One("css.background").GetProperty("value").GetString());
+        Assert.Equal("arg", One("trigger.customEvent").GetProperty("body").GetString());
+        Assert.Equal(connect.GetProperty("userId").GetString(), One("onHeartbeat").GetProperty("userId").GetString());
+        Assert.StartsWith("home@cmd.chat {\"text\":\"to both\"}", One("plain.chat").GetProperty("data").GetString());
+        Assert.NotEqual("", One("plain.onConnect").GetProperty("lastEventId").GetString());
+        Assert.Equal(["home", "news"], One("channels").GetProperty("channels").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal(2, One("subscribers").GetProperty("userIds").GetArrayLength());
+        Assert.Equal(200, One("plain.unregister").GetProperty("status").GetInt32());
+        Assert.Equal(0, One("afterStop").GetProperty("remaining").GetInt32());
+        Assert.DoesNotContain(seen, e => e.GetProperty("type").GetString() == "exception");
+        Assert.Empty(await cluster.Api(0).GetAllSubscriptionInfosAsync().DefaultTimeout());
+    }
+
+    private async Task<(int ExitCode, List<string> Lines)> RunNodeAsync(string script, params string[] args)
+    {
+        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(script)! };
+        start.ArgumentList.Add(script);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("node scenario did not finish within 60 s:\n" + await stdout + await stderr);
+        }
+        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        output.WriteLine(string.Join('\n', lines));
+        if (await stderr is { Length: > 0 } errors)
+        {
+            output.WriteLine("stderr: " + errors);
+        }
+        return (process.ExitCode, lines.Where(l => l.StartsWith('{')).ToList());
+    }
+}
+
+public sealed class MemoryServiceStackClientTests(ITestOutputHelper output) : ServiceStackClientTests(output)
+{
+    protected override int ServerCount => 1;
+
+    protected override void UseBackend(ServerEventsBuilder builder)
+    {
+    }
+}
+
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisServiceStackClientTests(RedisFixture redis, ITestOutputHelper output) : ServiceStackClientTests(output)
+{
+    private readonly string _prefix = "n" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override int ServerCount => 3;
+
+    protected override void UseBackend(ServerEventsBuilder builder) =>
+        builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
+}
