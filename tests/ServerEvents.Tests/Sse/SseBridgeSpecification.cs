@@ -81,6 +81,21 @@ public abstract partial class SseBridgeSpecification
     }
 
     [Fact]
+    public async Task An_idle_stream_gets_keep_alive_comments_that_clients_ignore()
+    {
+        await using var cluster = await StartAsync(bridge: b => b.KeepAliveInterval = TimeSpan.FromMilliseconds(150));
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
+        await sse.WaitForAsync("cmd.onJoin", "home");
+        var framesBefore = sse.Frames.Count;
+
+        await Eventually.TrueAsync(() => Task.FromResult(sse.Raw.Contains("\n: keep-alive\n", StringComparison.Ordinal)), "no keep-alive comment on an idle stream");
+
+        Assert.Equal(framesBefore, sse.Frames.Count);
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.after", 1).DefaultTimeout();
+        await sse.WaitForAsync("cmd.after", "home");
+    }
+
+    [Fact]
     public async Task Every_notify_target_reaches_sse_subscribers_with_ServiceStack_prefixes()
     {
         await using var cluster = await StartAsync();
