@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs on a fresh Debian machine (idempotent, non-interactive):
-# the .NET SDK must already be there; redis-server and node come from Debian's packages, the
+# the .NET SDK must already be there; redis-server, node and chromium come from Debian's packages, the
 # end-to-end tests' npm packages from the lock file.
 set -euo pipefail
 
@@ -36,3 +36,10 @@ echo "node $(node --version)"
 # Exactly the locked versions; quiet unless it fails.
 npm ci --prefix tests/e2e-node --no-audit --no-fund --loglevel=error
 echo "npm packages for tests/e2e-node installed"
+
+# The sample's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
+if ! command -v chromium >/dev/null; then
+    echo "Installing chromium from Debian packages..."
+    apt_install chromium
+fi
+echo "$(chromium --version 2>/dev/null | head -1)"

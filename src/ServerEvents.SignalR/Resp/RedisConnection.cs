@@ -9,7 +9,7 @@ namespace ServerEvents.Resp;
 /// loop completes callers in order (Redis replies in command order). When the socket dies, every
 /// waiting caller fails at once, new commands fail fast, and a background loop reconnects with back-off.
 /// </summary>
-internal sealed class RedisConnection : IAsyncDisposable
+public sealed class RedisConnection : IAsyncDisposable
 {
     private readonly RedisConnectionOptions _options;
     private readonly ReconnectPolicy _policy;
@@ -19,6 +19,9 @@ internal sealed class RedisConnection : IAsyncDisposable
     private Task? _supervisor;
     private string _lastError = "not connected yet";
 
+    /// <summary>Creates the connection; nothing happens until <see cref="ConnectAsync"/>.</summary>
+    /// <param name="options">Where and how to connect (see <see cref="RedisConnectionOptions.Parse"/>).</param>
+    /// <param name="logger">Receives connection loss and reconnect messages.</param>
     public RedisConnection(RedisConnectionOptions options, ILogger logger)
     {
         _options = options;
@@ -26,8 +29,10 @@ internal sealed class RedisConnection : IAsyncDisposable
         _policy = new ReconnectPolicy(options.MinReconnectDelay, options.MaxReconnectDelay);
     }
 
+    /// <summary>The options this connection was created with.</summary>
     public RedisConnectionOptions Options => _options;
 
+    /// <summary>True while the socket is up (commands fail fast while it is not).</summary>
     public bool IsConnected => _session is { IsAlive: true };
 
     /// <summary>Raised (on a pool thread) after a lost connection has been re-established.</summary>
@@ -68,6 +73,7 @@ internal sealed class RedisConnection : IAsyncDisposable
         }
     }
 
+    /// <summary>Closes the connection; waiting commands fail, and it does not reconnect.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed.IsCancellationRequested)

@@ -8,7 +8,7 @@ namespace ServerEvents.Resp;
 /// A command encoded once as a RESP array of bulk strings, ready to be copied to the socket.
 /// Build with <see cref="Create(string, object?[])"/> or the fluent <see cref="Builder"/>.
 /// </summary>
-internal sealed class RespCommand
+public sealed class RespCommand
 {
     private RespCommand(string name, byte[] encoded)
     {
@@ -19,7 +19,7 @@ internal sealed class RespCommand
     /// <summary>The command name, for error messages (arguments are never echoed: they may hold secrets).</summary>
     public string Name { get; }
 
-    public byte[] Encoded { get; }
+    internal byte[] Encoded { get; }
 
     /// <summary>Encodes a command; arguments may be strings, byte arrays, memory, or integers.</summary>
     public static RespCommand Create(string name, params object?[] args)
@@ -33,7 +33,7 @@ internal sealed class RespCommand
     }
 
     /// <summary>Writes <c>*N</c> then each argument as a bulk string.</summary>
-    public sealed class Builder
+    internal sealed class Builder
     {
         private readonly ArrayBufferWriter<byte> _buffer = new(64);
         private readonly string _name;

@@ -4,12 +4,12 @@ using System.Text;
 namespace ServerEvents.Tests.Fixtures;
 
 /// <summary>
-/// An app server in its own process (tests/ServerEvents.TestHost), for tests that need to kill a whole
-/// server abruptly: SIGKILL runs no shutdown code, exactly like a crashed machine.
+/// An app server in its own process — tests/ServerEvents.TestHost, or the built ChatHub sample — for tests
+/// that run servers as users do, or kill one abruptly: SIGKILL runs no shutdown code, like a crashed machine.
 /// </summary>
 public sealed class HostProcess : IAsyncDisposable
 {
-    private const string Ready = "listening on ";
+    private const string TestHostReady = "listening on ";
     private readonly Process _process;
     private readonly StringBuilder _output = new();
 
@@ -17,9 +17,13 @@ public sealed class HostProcess : IAsyncDisposable
 
     public Uri BaseUri { get; private set; } = null!;
 
-    public static async Task<HostProcess> StartAsync(params string[] args)
+    /// <summary>Starts tests/ServerEvents.TestHost (copied next to the tests) and waits until it listens.</summary>
+    public static Task<HostProcess> StartAsync(params string[] args) =>
+        StartAsync(Path.Combine(AppContext.BaseDirectory, "ServerEvents.TestHost.dll"), TestHostReady, args);
+
+    /// <summary>Runs <c>dotnet {dll} {args}</c> until a stdout line starts with <paramref name="ready"/> followed by the base URL.</summary>
+    public static async Task<HostProcess> StartAsync(string dll, string ready, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var dll = Path.Combine(AppContext.BaseDirectory, "ServerEvents.TestHost.dll");
         var start = new ProcessStartInfo("dotnet")
         {
             RedirectStandardOutput = true,
@@ -31,14 +35,18 @@ public sealed class HostProcess : IAsyncDisposable
         {
             start.ArgumentList.Add(arg);
         }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
         var host = new HostProcess(Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet."));
-        var ready = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         host._process.OutputDataReceived += (_, e) =>
         {
             host.Append(e.Data);
-            if (e.Data?.StartsWith(Ready, StringComparison.Ordinal) == true)
+            if (e.Data?.StartsWith(ready, StringComparison.Ordinal) == true)
             {
-                ready.TrySetResult(new Uri(e.Data[Ready.Length..]));
+                listening.TrySetResult(new Uri(e.Data[ready.Length..].Split(' ')[0]));
             }
         };
         host._process.ErrorDataReceived += (_, e) => host.Append(e.Data);
@@ -46,7 +54,7 @@ public sealed class HostProcess : IAsyncDisposable
         host._process.BeginErrorReadLine();
         try
         {
-            host.BaseUri = await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            host.BaseUri = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
         }
         catch (TimeoutException)
         {

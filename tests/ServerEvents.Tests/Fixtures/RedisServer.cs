@@ -141,7 +141,7 @@ public sealed class RedisServer : IAsyncDisposable
         throw new InvalidOperationException("redis-server is not installed (not found on PATH). Run ./test.sh, which installs it from Debian's packages.");
     }
 
-    private static int FreePort()
+    public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();

@@ -128,10 +128,14 @@ public sealed class TestClient : IAsyncDisposable
     /// Sends this client a unique marker and waits for it. Delivery to one connection is ordered, so
     /// afterwards every event sent to it before the barrier has arrived: negative checks need no sleep.
     /// </summary>
-    public async Task<IReadOnlyList<ReceivedEvent>> BarrierAsync(IServerEvents serverEvents)
+    public Task<IReadOnlyList<ReceivedEvent>> BarrierAsync(IServerEvents serverEvents) =>
+        BarrierAsync(marker => serverEvents.NotifySubscriptionJsonAsync(Id, "cmd.barrier", JsonSerializer.Serialize(marker)));
+
+    /// <summary>The same, with the caller sending <c>cmd.barrier</c> carrying the marker string to this client (e.g. over HTTP).</summary>
+    public async Task<IReadOnlyList<ReceivedEvent>> BarrierAsync(Func<string, Task> sendMarker)
     {
         var marker = Guid.NewGuid().ToString("N");
-        await serverEvents.NotifySubscriptionJsonAsync(Id, "cmd.barrier", JsonSerializer.Serialize(marker)).DefaultTimeout();
+        await sendMarker(marker).DefaultTimeout();
         var barrier = await WaitForAsync(e => e.Selector == "cmd.barrier" && e.Json.Contains(marker, StringComparison.Ordinal));
         lock (_gate)
         {

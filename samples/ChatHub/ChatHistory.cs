@@ -1,0 +1,96 @@
+using System.Text.Json;
+using ServerEvents.Resp;
+
+namespace ChatHub;
+
+/// <summary>Recent public messages per channel: one instance's memory, or shared by all instances in Redis.</summary>
+public interface IChatHistory
+{
+    Task AddAsync(ChatMessage message, CancellationToken cancellationToken);
+
+    /// <summary>Messages of the channels with an id above <paramref name="afterId"/>, the last <paramref name="take"/>, by id.</summary>
+    Task<IReadOnlyList<ChatMessage>> GetAsync(IReadOnlyList<string> channels, long? afterId, int take, CancellationToken cancellationToken);
+
+    Task ClearAsync(CancellationToken cancellationToken);
+}
+
+/// <summary>History in this process (the memory back-end: one instance).</summary>
+public sealed class MemoryChatHistory : IChatHistory
+{
+    private const int PerChannel = 1000;
+    private readonly Dictionary<string, List<ChatMessage>> _channels = new(StringComparer.Ordinal);
+
+    public Task AddAsync(ChatMessage message, CancellationToken cancellationToken)
+    {
+        lock (_channels)
+        {
+            if (!_channels.TryGetValue(message.Channel, out var list))
+            {
+                _channels[message.Channel] = list = [];
+            }
+            list.Add(message);
+            if (list.Count > PerChannel)
+            {
+                list.RemoveRange(0, list.Count - PerChannel);
+            }
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<IReadOnlyList<ChatMessage>> GetAsync(IReadOnlyList<string> channels, long? afterId, int take, CancellationToken cancellationToken)
+    {
+        lock (_channels)
+        {
+            IReadOnlyList<ChatMessage> result = [.. channels.Distinct()
+                .SelectMany(c => _channels.TryGetValue(c, out var list) ? list.Where(m => m.Id > (afterId ?? 0)).TakeLast(take) : [])
+                .OrderBy(m => m.Id)];
+            return Task.FromResult(result);
+        }
+    }
+
+    public Task ClearAsync(CancellationToken cancellationToken)
+    {
+        lock (_channels)
+        {
+            _channels.Clear();
+        }
+        return Task.CompletedTask;
+    }
+}
+
+/// <summary>History in Redis lists, so every instance shows the same messages.</summary>
+public sealed class RedisChatHistory(RedisConnection redis) : IChatHistory
+{
+    private const int PerChannel = 1000;
+    private const string Channels = "chat:channels";
+
+    private static string Key(string channel) => "chat:history:" + channel;
+
+    public async Task AddAsync(ChatMessage message, CancellationToken cancellationToken)
+    {
+        var json = JsonSerializer.Serialize(message, JsonSerializerOptions.Web);
+        await Task.WhenAll(
+            redis.ExecuteAsync(RespCommand.Create("RPUSH", Key(message.Channel), json), cancellationToken),
+            redis.ExecuteAsync(RespCommand.Create("LTRIM", Key(message.Channel), -PerChannel, -1), cancellationToken),
+            redis.ExecuteAsync(RespCommand.Create("SADD", Channels, message.Channel), cancellationToken));
+    }
+
+    public async Task<IReadOnlyList<ChatMessage>> GetAsync(IReadOnlyList<string> channels, long? afterId, int take, CancellationToken cancellationToken)
+    {
+        var lists = await Task.WhenAll(channels.Distinct().Select(c => redis.ExecuteAsync(RespCommand.Create("LRANGE", Key(c), -PerChannel, -1), cancellationToken)));
+        return [.. lists
+            .Select(list => list.Items.Select(i => JsonSerializer.Deserialize<ChatMessage>(i.AsString()!, JsonSerializerOptions.Web)!).Where(m => m.Id > (afterId ?? 0)).TakeLast(take))
+            .SelectMany(m => m)
+            .OrderBy(m => m.Id)];
+    }
+
+    public async Task ClearAsync(CancellationToken cancellationToken)
+    {
+        var channels = await redis.ExecuteAsync(RespCommand.Create("SMEMBERS", Channels), cancellationToken);
+        foreach (var channel in channels.Items)
+        {
+            await redis.ExecuteAsync(RespCommand.Create("DEL", Key(channel.AsString()!)), cancellationToken);
+        }
+        await redis.ExecuteAsync(RespCommand.Create("DEL", Channels), cancellationToken);
+    }
+}

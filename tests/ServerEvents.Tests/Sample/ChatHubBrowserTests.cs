@@ -1,0 +1,103 @@
+using Microsoft.Playwright;
+using ServerEvents.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace ServerEvents.Tests.Sample;
+
+/// <summary>
+/// Two people in headless Chromium (Debian's, driven by Playwright; no browser is ever downloaded) on two
+/// ChatHub instances sharing Redis — one on SignalR, one on the ServiceStack SSE client — chat, whisper
+/// and restyle each other's page. The screenshot in the README comes from here.
+/// </summary>
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Browser")]
+public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifetime
+{
+    private static readonly string[] ChromiumFlags =
+        ["--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+
+    private RedisServer? _redis;
+    private HostProcess? _first;
+    private HostProcess? _second;
+    private IPlaywright? _playwright;
+    private IBrowser? _browser;
+
+    public async Task InitializeAsync()
+    {
+        _redis = await RedisServer.StartAsync();
+        _first = await ChatHubProcess.StartAsync("--redis", _redis.ConnectionString, "--background", "/img/port-1337.svg");
+        _second = await ChatHubProcess.StartAsync("--redis", _redis.ConnectionString, "--background", "/img/port-2337.svg");
+        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("Debian's chromium is not installed: run ./test.sh, which installs it.");
+        _playwright = await Playwright.CreateAsync();
+        _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumFlags });
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_browser is not null)
+        {
+            await _browser.DisposeAsync();
+        }
+        _playwright?.Dispose();
+        foreach (var disposable in new IAsyncDisposable?[] { _first, _second, _redis })
+        {
+            if (disposable is not null)
+            {
+                await disposable.DisposeAsync();
+            }
+        }
+    }
+
+    private async Task<IPage> OpenAsync(HostProcess instance, string query)
+    {
+        var page = await _browser!.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 700 } });
+        page.Console += (_, message) => output.WriteLine($"[{query}] console: {message.Text}");
+        page.PageError += (_, error) => output.WriteLine($"[{query}] page error: {error}");
+        await page.GotoAsync(new Uri(instance.BaseUri, "/?" + query).ToString());
+        await Assertions.Expect(page.Locator("#status")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"), new() { Timeout = 15000 });
+        return page;
+    }
+
+    private static async Task SendAsync(IPage page, string text)
+    {
+        await page.FillAsync("#message", text);
+        await page.PressAsync("#message", "Enter");
+    }
+
+    [Fact]
+    public async Task A_SignalR_user_and_an_SSE_user_on_two_instances_chat_whisper_and_restyle_each_other()
+    {
+        var signalR = await OpenAsync(_first!, "channels=home");
+        var sse = await OpenAsync(_second!, "channels=home&transport=sse");
+        var expect = new LocatorAssertionsToHaveCountOptions { Timeout = 15000 };
+
+        // Each sees both users in the list, whatever transport and instance.
+        await Assertions.Expect(signalR.Locator("#users li")).ToHaveCountAsync(2, expect);
+        await Assertions.Expect(sse.Locator("#users li")).ToHaveCountAsync(2, expect);
+        var signalRName = (await signalR.Locator("#users li.me span").TextContentAsync())!;
+        var sseName = (await sse.Locator("#users li.me span").TextContentAsync())!;
+        Assert.NotEqual(signalRName, sseName);
+
+        await SendAsync(signalR, "hello from SignalR <b>bold?</b>");
+        await Assertions.Expect(sse.Locator("#messages li .text").Last).ToHaveTextAsync("hello from SignalR <b>bold?</b>", new() { Timeout = 15000 });
+        await SendAsync(sse, "hi back from SSE");
+        await Assertions.Expect(signalR.Locator("#messages li .text").Last).ToHaveTextAsync("hi back from SSE", new() { Timeout = 15000 });
+
+        // A private message: only the two of them, marked private, with the addressed copy for the sender.
+        await SendAsync(sse, $"@{signalRName.Replace(" ", "", StringComparison.Ordinal)} just between us");
+        await Assertions.Expect(signalR.Locator("#messages li.private .text").Last).ToHaveTextAsync("just between us", new() { Timeout = 15000 });
+        await Assertions.Expect(sse.Locator("#messages li.private .text").Last).ToHaveTextAsync($"@{signalRName}: just between us", new() { Timeout = 15000 });
+
+        // A command from one page changes the other.
+        await SendAsync(signalR, "/css.background #123456");
+        await sse.WaitForFunctionAsync("() => getComputedStyle(document.body).backgroundColor === 'rgb(18, 52, 86)'", null, new() { Timeout = 15000 });
+        await SendAsync(sse, "/cmd.announce Welcome to ChatHub");
+        await Assertions.Expect(signalR.Locator("#announce")).ToHaveTextAsync("Welcome to ChatHub", new() { Timeout = 15000 });
+
+        var screenshot = RepoPaths.Of("docs", "images", "chathub.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        await signalR.ScreenshotAsync(new() { Path = screenshot });
+        output.WriteLine($"Screenshot: {screenshot}");
+    }
+}

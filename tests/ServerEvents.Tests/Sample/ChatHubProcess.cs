@@ -1,0 +1,46 @@
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.Tests.Sample;
+
+/// <summary>The built ChatHub sample, started as a user starts it (same build configuration as the tests).</summary>
+public static class ChatHubProcess
+{
+    public static string Dll
+    {
+        get
+        {
+            // …/tests/ServerEvents.Tests/bin/{Configuration}/net10.0/ → samples/ChatHub/bin/{Configuration}/net10.0/ChatHub.dll
+            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var path = RepoPaths.Of("samples", "ChatHub", "bin", framework.Parent!.Name, framework.Name, "ChatHub.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.");
+        }
+    }
+
+    public static Task<HostProcess> StartAsync(params string[] args) =>
+        HostProcess.StartAsync(Dll, "ChatHub on ", ["--port", RedisServer.FreePort().ToString(), .. args]);
+
+    /// <summary>Runs the sample expecting it to refuse to start; returns its exit code and output.</summary>
+    public static async Task<(int ExitCode, string Output)> RunToFailureAsync(params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        start.ArgumentList.Add(Dll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        try
+        {
+            await process.WaitForExitAsync(timeout.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException("ChatHub kept running although it should have refused to start.");
+        }
+        return (process.ExitCode, (await stdout) + (await stderr));
+    }
+}

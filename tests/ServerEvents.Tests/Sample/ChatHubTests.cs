@@ -1,0 +1,252 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.Tests.Sample;
+
+/// <summary>
+/// ServiceStack Chat's HTTP API on the ChatHub sample, run as a process exactly as the README starts it:
+/// one instance on the memory back-end, or three instances sharing one redis-server.
+/// </summary>
+public abstract class ChatHubSpecification : IAsyncLifetime
+{
+    private readonly List<HostProcess> _instances = [];
+    private static readonly HttpClient _http = new();
+
+    protected abstract Task<IReadOnlyList<HostProcess>> StartInstancesAsync();
+
+    protected HostProcess Instance(int index) => _instances[index % _instances.Count];
+
+    public async Task InitializeAsync() => _instances.AddRange(await StartInstancesAsync());
+
+    public virtual async Task DisposeAsync()
+    {
+
+        foreach (var instance in _instances)
+        {
+            await instance.DisposeAsync();
+        }
+    }
+
+    private Uri Url(int instance, string path) => new(Instance(instance).BaseUri, path);
+
+    private Task<HttpResponseMessage> PostFormAsync(int instance, string path, params (string, string)[] fields) =>
+        _http.PostAsync(Url(instance, path), new FormUrlEncodedContent(fields.Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2)))).DefaultTimeout();
+
+    private Task<HttpResponseMessage> PostJsonAsync(int instance, string path, object body) =>
+        _http.PostAsync(Url(instance, path), new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json")).DefaultTimeout();
+
+    private static async Task<JsonElement> JsonOf(HttpResponseMessage response) =>
+        JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+
+    private static string UniqueChannel() => "c" + Guid.NewGuid().ToString("N")[..8];
+
+    [Fact]
+    public async Task The_page_and_its_browser_libraries_are_served()
+    {
+        var page = await _http.GetStringAsync(Url(0, "/")).DefaultTimeout();
+        Assert.Contains("<title>ChatHub</title>", page);
+        foreach (var asset in new[] { "/app.js", "/app.css", "/lib/signalr.js", "/lib/servicestack-client.mjs" })
+        {
+            using var response = await _http.GetAsync(Url(0, asset)).DefaultTimeout();
+            Assert.True(response.StatusCode == HttpStatusCode.OK, $"{asset}: {response.StatusCode}");
+        }
+    }
+
+    [Fact]
+    public async Task A_public_chat_reaches_hub_and_sse_users_on_every_instance_and_is_kept_in_history()
+    {
+        var channel = UniqueChannel();
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
+        await using var sse = await SseTestClient.ConnectAsync(Instance(1).BaseUri, $"channels={channel}");
+
+        using var response = await PostFormAsync(2, $"/channels/{channel}/chat", ("from", hub.Id), ("message", "<b>hello</b> & welcome"), ("selector", "cmd.chat"), ("toUserId", ""));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var message = await JsonOf(response);
+        Assert.Equal("&lt;b&gt;hello&lt;/b&gt; &amp; welcome", message.GetProperty("message").GetString());
+        Assert.Equal(hub.UserId, message.GetProperty("fromUserId").GetString());
+        Assert.Equal(hub.DisplayName, message.GetProperty("fromName").GetString());
+        Assert.False(message.GetProperty("private").GetBoolean());
+        Assert.Equal(channel, message.GetProperty("channel").GetString());
+        var id = message.GetProperty("id").GetInt64();
+
+        var viaHub = await hub.WaitForAsync("cmd.chat", channel);
+        Assert.Equal(id, viaHub.Body.GetProperty("id").GetInt64());
+        var viaSse = await sse.WaitForAsync("cmd.chat", channel);
+        Assert.Equal(id, JsonDocument.Parse(viaSse.Json).RootElement.GetProperty("id").GetInt64());
+
+        for (var instance = 0; instance < 3; instance++)
+        {
+            var history = await JsonOf(await _http.GetAsync(Url(instance, $"/chathistory?channels={channel}")).DefaultTimeout());
+            Assert.Equal(id, Assert.Single(history.GetProperty("results").EnumerateArray()).GetProperty("id").GetInt64());
+        }
+        await hub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_private_message_reaches_the_user_and_the_sender_gets_an_addressed_copy()
+    {
+        var channel = UniqueChannel();
+        var sender = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
+        await using var target = await SseTestClient.ConnectAsync(Instance(1).BaseUri, $"channels={channel}");
+        var bystander = await TestClient.ConnectAsync(new Uri(Instance(2).BaseUri, $"/hub?channels={channel}"));
+
+        using var response = await PostJsonAsync(1, "/api/PostChatToChannel", new { from = sender.Id, toUserId = target.UserId, channel, message = "psst", selector = "cmd.chat" });
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.True((await JsonOf(response)).GetProperty("private").GetBoolean());
+
+        var received = await target.WaitForAsync("cmd.chat");
+        Assert.Null(received.Channel);
+        Assert.Equal("psst", JsonDocument.Parse(received.Json).RootElement.GetProperty("message").GetString());
+        var copy = await sender.WaitForAsync("cmd.chat");
+        Assert.Equal($"@{target.ConnectInfo["displayName"]}: psst", copy.Body.GetProperty("message").GetString());
+        Assert.DoesNotContain(await bystander.BarrierAsync(RawTo(bystander)), e => e.Selector == "cmd.chat");
+        var history = await JsonOf(await _http.GetAsync(Url(0, $"/api/GetChatHistory?channels={channel}")).DefaultTimeout());
+        Assert.Empty(history.GetProperty("results").EnumerateArray());
+        await sender.DisposeAsync();
+        await bystander.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Raw_commands_reach_the_channel_or_one_user_as_JSON_strings()
+    {
+        var channel = UniqueChannel();
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
+        await using var sse = await SseTestClient.ConnectAsync(Instance(1).BaseUri, $"channels={channel}");
+
+        using (var css = await PostFormAsync(2, $"/channels/{channel}/raw", ("from", sse.Id), ("selector", "css.background"), ("message", "#eceff1")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, css.StatusCode);
+        }
+        Assert.Equal("\"#eceff1\"", (await hub.WaitForAsync("css.background", channel)).Json);
+        await sse.WaitForAsync("css.background", channel);
+        Assert.Contains($"\ndata: {channel}@css.background \"#eceff1\"\n", sse.Raw);
+
+        using (var off = await PostJsonAsync(0, "/api/PostRawToChannel", new { from = hub.Id, channel, selector = "tv.off" }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, off.StatusCode);
+        }
+        Assert.Equal("", (await sse.WaitForAsync("tv.off", channel)).Json);
+
+        using (var direct = await PostFormAsync(1, $"/channels/{channel}/raw", ("from", hub.Id), ("toUserId", sse.UserId), ("selector", "document.title"), ("message", "<new>")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, direct.StatusCode);
+        }
+        var title = await sse.WaitForAsync("document.title");
+        Assert.Null(title.Channel);
+        Assert.Equal("&lt;new&gt;", JsonSerializer.Deserialize<string>(title.Json));
+        await hub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Bad_chat_requests_get_clear_4xx_and_send_nothing()
+    {
+        var channel = UniqueChannel();
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
+
+        using var unknown = await PostFormAsync(1, $"/channels/{channel}/chat", ("from", "nobody"), ("message", "hi"));
+        Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        Assert.Equal("Subscription nobody does not exist", (await JsonOf(unknown)).GetProperty("responseStatus").GetProperty("message").GetString());
+        using var empty = await PostFormAsync(1, $"/channels/{channel}/chat", ("from", hub.Id), ("message", "  "));
+        Assert.Equal(HttpStatusCode.BadRequest, empty.StatusCode);
+        using var huge = await PostFormAsync(1, $"/channels/{channel}/chat", ("from", hub.Id), ("message", new string('x', 5000)));
+        Assert.Equal(HttpStatusCode.BadRequest, huge.StatusCode);
+        Assert.Contains("longer than", (await JsonOf(huge)).GetProperty("responseStatus").GetProperty("message").GetString());
+        using var missingFrom = await PostFormAsync(1, $"/channels/{channel}/chat", ("message", "hi"));
+        Assert.Equal(HttpStatusCode.BadRequest, missingFrom.StatusCode);
+        using var badJson = await _http.PostAsync(Url(2, "/api/PostChatToChannel"), new StringContent("{oops", Encoding.UTF8, "application/json")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
+        using var badSelector = await PostFormAsync(1, $"/channels/{channel}/raw", ("from", hub.Id), ("selector", "no selector"), ("message", "x"));
+        Assert.Equal(HttpStatusCode.BadRequest, badSelector.StatusCode);
+
+        Assert.DoesNotContain(await hub.BarrierAsync(RawTo(hub)), e => !e.Selector.StartsWith("cmd.on", StringComparison.Ordinal));
+        var history = await JsonOf(await _http.GetAsync(Url(0, $"/chathistory?channels={channel}")).DefaultTimeout());
+        Assert.Empty(history.GetProperty("results").EnumerateArray());
+        await hub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task History_pages_by_afterId_and_take_and_message_ids_are_global()
+    {
+        var (a, b) = (UniqueChannel(), UniqueChannel());
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={a},{b}"));
+        var ids = new List<long>();
+        for (var i = 0; i < 6; i++)
+        {
+            using var posted = await PostFormAsync(i, $"/channels/{(i % 2 == 0 ? a : b)}/chat", ("from", hub.Id), ("message", $"m{i}"));
+            ids.Add((await JsonOf(posted)).GetProperty("id").GetInt64());
+        }
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(6, ids.Distinct().Count());
+
+        var all = await JsonOf(await _http.GetAsync(Url(1, $"/chathistory?channels={a},{b}")).DefaultTimeout());
+        Assert.Equal(ids, all.GetProperty("results").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()));
+        var after = await JsonOf(await _http.GetAsync(Url(2, $"/chathistory?channels={a},{b}&afterId={ids[3]}")).DefaultTimeout());
+        Assert.Equal(ids.Skip(4), after.GetProperty("results").EnumerateArray().Select(m => m.GetProperty("id").GetInt64()));
+        var last = await JsonOf(await _http.GetAsync(Url(0, $"/chathistory?channels={a}&take=1")).DefaultTimeout());
+        Assert.Equal(ids[4], Assert.Single(last.GetProperty("results").EnumerateArray()).GetProperty("id").GetInt64());
+        await hub.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Reset_routes_clear_history_and_subscriptions()
+    {
+        var channel = UniqueChannel();
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
+        (await PostFormAsync(0, $"/channels/{channel}/chat", ("from", hub.Id), ("message", "keep?"))).Dispose();
+
+        using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        using var reset = await noRedirects.GetAsync(Url(1, "/reset")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.Redirect, reset.StatusCode);
+        var history = await JsonOf(await _http.GetAsync(Url(0, $"/chathistory?channels={channel}")).DefaultTimeout());
+        Assert.Empty(history.GetProperty("results").EnumerateArray());
+
+        using var resetEvents = await _http.PostAsync(Url(2, "/reset-serverevents"), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NoContent, resetEvents.StatusCode);
+        await hub.Closed.DefaultTimeout();
+        var subscribers = await JsonOf(await _http.GetAsync(Url(0, $"/event-subscribers?channels={channel}")).DefaultTimeout());
+        Assert.Empty(subscribers.EnumerateArray());
+    }
+
+    // The sample has no in-process API: a barrier travels through the raw route to that one user.
+    private Func<string, Task> RawTo(TestClient client) => async marker =>
+    {
+        using var response = await PostFormAsync(0, "/channels/home/raw", ("from", client.Id), ("toUserId", client.UserId), ("selector", "cmd.barrier"), ("message", marker));
+        response.EnsureSuccessStatusCode();
+    };
+}
+
+/// <summary>One instance on the memory back-end, as <c>dotnet run --project samples/ChatHub</c> starts it.</summary>
+public sealed class MemoryChatHubTests : ChatHubSpecification
+{
+    protected override async Task<IReadOnlyList<HostProcess>> StartInstancesAsync() => [await ChatHubProcess.StartAsync()];
+}
+
+/// <summary>Three instances sharing one redis-server, as samples/ChatHub/test-fanout-redis-events.sh starts them.</summary>
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisChatHubTests(RedisFixture redis) : ChatHubSpecification
+{
+    private RedisServer? _ownRedis;
+
+    protected override async Task<IReadOnlyList<HostProcess>> StartInstancesAsync()
+    {
+        // Its own redis-server: the sample uses fixed key names, and /reset clears them.
+        _ownRedis = await RedisServer.StartAsync();
+        _ = redis;
+        return await Task.WhenAll(
+            ChatHubProcess.StartAsync("--redis", _ownRedis.ConnectionString, "--background", "/img/port-1.jpg"),
+            ChatHubProcess.StartAsync($"/redis={_ownRedis.ConnectionString}"),
+            ChatHubProcess.StartAsync("--redis", _ownRedis.ConnectionString));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_ownRedis is not null)
+        {
+            await _ownRedis.DisposeAsync();
+        }
+    }
+}
