@@ -207,6 +207,21 @@ public abstract class ChatHubSpecification : IAsyncLifetime
         await hub.Closed.DefaultTimeout();
         var subscribers = await JsonOf(await _http.GetAsync(Url(0, $"/event-subscribers?channels={channel}")).DefaultTimeout());
         Assert.Empty(subscribers.EnumerateArray());
+
+        // The /api/{DtoName} forms of both.
+        var again = await TestClient.ConnectAsync(new Uri(Instance(1).BaseUri, $"/hub?channels={channel}"));
+        (await PostFormAsync(1, $"/channels/{channel}/chat", ("from", again.Id), ("message", "again"))).Dispose();
+        using (var clear = await PostJsonAsync(2, "/api/ClearChatHistory", new { }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, clear.StatusCode);
+        }
+        history = await JsonOf(await _http.GetAsync(Url(1, $"/api/GetChatHistory?channels={channel}")).DefaultTimeout());
+        Assert.Empty(history.GetProperty("results").EnumerateArray());
+        using (var resetApi = await PostJsonAsync(0, "/api/ResetServerEvents", new { }))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, resetApi.StatusCode);
+        }
+        await again.Closed.DefaultTimeout();
     }
 
     // The sample has no in-process API: a barrier travels through the raw route to that one user.
