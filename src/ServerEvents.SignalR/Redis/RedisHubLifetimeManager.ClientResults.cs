@@ -115,15 +115,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         reader.Kind();
         var origin = reader.String();
         var invocationId = reader.String();
-        var count = (int)reader.VarInt();
-        var messages = new List<SerializedMessage>(count);
-        for (var i = 0; i < count; i++)
-        {
-            var protocol = reader.String();
-            messages.Add(new SerializedMessage(protocol, reader.Bytes().ToArray()));
-        }
+        var message = reader.Serialized();
         _relayedResults[invocationId] = new RelayedInvocation(origin, local.Id, local.Context.Protocol.Name);
-        local.TryWrite(new SerializedHubMessage(messages), _backplane.Options.MaxPendingWritesPerConnection);
+        local.TryWrite(message, _backplane.Options.MaxPendingWritesPerConnection);
     }
 
     /// <summary>On the requesting server: a relayed answer arrived.</summary>

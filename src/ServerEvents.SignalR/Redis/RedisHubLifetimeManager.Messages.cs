@@ -86,14 +86,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 return;
             }
             var except = invocation.Strings();
-            var count = (int)invocation.VarInt();
-            var messages = new List<SerializedMessage>(count);
-            for (var i = 0; i < count; i++)
-            {
-                var protocol = invocation.String();
-                messages.Add(new SerializedMessage(protocol, invocation.Bytes().ToArray()));
-            }
-            WriteLocal(targets, except, new SerializedHubMessage(messages));
+            WriteLocal(targets, except, invocation.Serialized());
         }
         catch (FormatException ex)
         {

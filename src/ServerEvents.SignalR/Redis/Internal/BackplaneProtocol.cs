@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using Microsoft.AspNetCore.SignalR;
 
 namespace ServerEvents.Redis.Internal;
 
@@ -50,12 +51,7 @@ internal static class BackplaneProtocol
         var writer = new Writer(Invocation);
         writer.String(origin);
         writer.Strings(excluded);
-        writer.VarInt(serialized.Count);
-        foreach (var (protocol, payload) in serialized)
-        {
-            writer.String(protocol);
-            writer.Bytes(payload.Span);
-        }
+        writer.Serialized(serialized);
         return writer.ToArray();
     }
 
@@ -64,12 +60,7 @@ internal static class BackplaneProtocol
         var writer = new Writer(ClientInvocation);
         writer.String(origin);
         writer.String(invocationId);
-        writer.VarInt(serialized.Count);
-        foreach (var (protocol, payload) in serialized)
-        {
-            writer.String(protocol);
-            writer.Bytes(payload.Span);
-        }
+        writer.Serialized(serialized);
         return writer.ToArray();
     }
 
@@ -168,6 +159,19 @@ internal static class BackplaneProtocol
 
         public string String() => Encoding.UTF8.GetString(Bytes());
 
+        /// <summary>Reads what <see cref="Writer.Serialized"/> wrote, ready for SignalR.</summary>
+        public SerializedHubMessage Serialized()
+        {
+            var count = (int)VarInt();
+            var messages = new List<SerializedMessage>(count);
+            for (var i = 0; i < count; i++)
+            {
+                var protocol = String();
+                messages.Add(new SerializedMessage(protocol, Bytes().ToArray()));
+            }
+            return new SerializedHubMessage(messages);
+        }
+
         public string? NullableString() => VarInt() == 0 ? null : String();
 
         public string[] Strings()
@@ -187,6 +191,17 @@ internal static class BackplaneProtocol
         private readonly ArrayBufferWriter<byte> _buffer = new(256);
 
         public Writer(byte kind) => _buffer.Write([kind]);
+
+        /// <summary>A message serialized once per hub protocol: count, then (protocol name, bytes) pairs.</summary>
+        public void Serialized(IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
+        {
+            VarInt(serialized.Count);
+            foreach (var (protocol, payload) in serialized)
+            {
+                String(protocol);
+                Bytes(payload.Span);
+            }
+        }
 
         public void VarInt(long value)
         {
