@@ -139,13 +139,12 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     }
 
     /// <inheritdoc />
-    public override async Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    public override Task SendGroupsAsync(IReadOnlyList<string> groupNames, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupNames);
-        foreach (var group in groupNames)
-        {
-            await SendGroupAsync(group, methodName, args, cancellationToken);
-        }
+        // One serialization and one round trip for all groups; like SignalR's own managers, a connection in
+        // several of the groups gets the message once per group.
+        return PublishAsync([.. groupNames.Select(_keys.Group)], groupNames.SelectMany(_groups.Members).ToList(), null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -156,13 +155,10 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     }
 
     /// <inheritdoc />
-    public override async Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
+    public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
-        foreach (var user in userIds)
-        {
-            await SendUserAsync(user, methodName, args, cancellationToken);
-        }
+        return PublishAsync([.. userIds.Select(_keys.User)], userIds.SelectMany(_users.Members).ToList(), null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />

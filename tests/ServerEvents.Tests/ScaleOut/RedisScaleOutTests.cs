@@ -98,6 +98,26 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task Multi_group_and_multi_user_sends_reach_members_on_every_server()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString);
+        var inA = await cluster.ConnectAsync(0, "a", user: "u1;una");
+        var inB = await cluster.ConnectAsync(2, "b", user: "u2;ugo");
+        var outside = await cluster.ConnectAsync(1, "c", user: "u3;ulf");
+        var clients = cluster[1].HubContext<ServerEventsHub>().Clients;
+
+        await clients.Groups("a", "b").SendAsync("event", new ServerEvent(0, null, "cmd.groups", "1")).DefaultTimeout();
+        await clients.Users("u1", "u2").SendAsync("event", new ServerEvent(0, null, "cmd.users", "2")).DefaultTimeout();
+
+        foreach (var member in new[] { inA, inB })
+        {
+            await member.WaitForAsync("cmd.groups");
+            await member.WaitForAsync("cmd.users");
+        }
+        Assert.DoesNotContain(await outside.BarrierAsync(cluster.Api(0)), e => e.Selector is "cmd.groups" or "cmd.users");
+    }
+
+    [Fact]
     public async Task Presence_and_counts_agree_on_every_server()
     {
         await using var cluster = await StartAsync(redis.ConnectionString);
