@@ -45,6 +45,11 @@ for project in tests/*/*.Tests.csproj; do
     f=$(sed -E 's/.*Failed: +([0-9]+),.*/\1/' <<<"$summary")
     passed=$((passed + p))
     failed=$((failed + f))
+    # A crashed or hung test host still prints a summary of what ran before it died: that run failed.
+    if grep -qE 'Test Run Aborted|test run was aborted' "$out"; then
+        echo "The $name test run was aborted (crash or hang): counting it as one failure."
+        failed=$((failed + 1))
+    fi
 done
 
 echo

@@ -36,6 +36,21 @@ internal sealed class SseConnections(IOptions<ServerEventsOptions> options, Time
         return closed;
     }
 
+    /// <summary>Ends every stream (the server is stopping): SSE responses never end by themselves.</summary>
+    public void CloseAll(string reason)
+    {
+        foreach (var connection in _open.Values)
+        {
+            connection.Close(reason);
+        }
+    }
+
+    public override async Task StopAsync(CancellationToken cancellationToken)
+    {
+        CloseAll("the server is stopping");
+        await base.StopAsync(cancellationToken);
+    }
+
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         // Check often enough that a stream never outlives its idle timeout by more than a fraction of it.

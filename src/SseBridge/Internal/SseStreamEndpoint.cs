@@ -24,6 +24,9 @@ internal sealed class SseStreamEndpoint(
     IOptions<SseBridgeOptions> bridgeOptions,
     TimeProvider time)
 {
+    // How long a closed stream's request may wait for the hub side and the pump to finish.
+    private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
+
     private readonly ServerEventsOptions _options = serverEventsOptions.Value;
     private readonly SseBridgeOptions _bridge = bridgeOptions.Value;
     private readonly ConnectionHandler _hub = (ConnectionHandler)services.GetRequiredService(typeof(HubConnectionHandler<>).MakeGenericType(serverEvents.HubType));
@@ -66,9 +69,19 @@ internal sealed class SseStreamEndpoint(
             using var clientGone = http.RequestAborted.Register(() => connection.Close("the client disconnected"));
             await connection.StartAsync();
             var pump = SseStreamPump.RunAsync(connection, response, _bridge.KeepAliveInterval, http.RequestAborted);
-            await _hub.OnConnectedAsync(connection);
+            var hub = _hub.OnConnectedAsync(connection);
+            await Task.WhenAny(hub, pump);
+            if (!hub.IsCompleted)
+            {
+                // The stream ended first (client gone, write failed): end the hub side too, but never let a
+                // lingering disconnect hold this request (and a server shutdown) open.
+                connection.Close("the stream ended");
+                await Task.WhenAny(hub, Task.Delay(CloseGrace, CancellationToken.None));
+            }
             connection.CompleteOutgoing();
-            var refusal = await pump;
+            // The pump ends by itself once the hub side is done; a failed write to a vanished client is not an error here.
+            await ((Task)pump).WaitAsync(CloseGrace, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            var refusal = pump.IsCompletedSuccessfully ? pump.Result : null;
             if (refusal is not null && !response.HasStarted)
             {
                 await SubscriberEndpoints.TextAsync(response, StatusCodes.Status403Forbidden, refusal);

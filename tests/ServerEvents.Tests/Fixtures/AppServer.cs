@@ -51,7 +51,19 @@ public sealed class AppServer : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         using var stopping = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        await App.StopAsync(stopping.Token);
-        await App.DisposeAsync();
+        // A server that cannot stop (a request that never ends) fails its test instead of hanging the run.
+        var stopped = Task.Run(async () =>
+        {
+            await App.StopAsync(stopping.Token);
+            await App.DisposeAsync();
+        });
+        try
+        {
+            await stopped.WaitAsync(TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The app server at {BaseUri} did not stop within 30 s. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+        }
     }
 }
