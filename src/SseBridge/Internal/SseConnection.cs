@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Pipelines;
 using System.Security.Claims;
 using System.Text;
@@ -21,7 +22,10 @@ internal sealed class SseConnection : ConnectionContext, IConnectionUserFeature,
     private readonly Pipe _toHub = new();
     private readonly Pipe _fromHub = new(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
     private readonly BoundedPipeWriter _output;
+    // Never disposed: SignalR may still hold registrations on ConnectionClosed when the request ends.
     private readonly CancellationTokenSource _closed = new();
+    private readonly Lock _input = new();
+    private bool _inputCompleted;
     private long _lastPulseTicks;
 
     public SseConnection(string connectionId, HttpContext http, long maxUnsentBytes, TimeProvider time)
@@ -70,47 +74,64 @@ internal sealed class SseConnection : ConnectionContext, IConnectionUserFeature,
     /// <summary>Why the bridge closed the stream, if it did.</summary>
     public string? CloseReason { get; private set; }
 
+
     public DateTimeOffset LastPulse => new(Interlocked.Read(ref _lastPulseTicks), TimeSpan.Zero);
 
     public void Pulse() => Interlocked.Exchange(ref _lastPulseTicks, Time.GetUtcNow().UtcTicks);
 
+    /// <summary>True once the hub side has finished with this connection.</summary>
+    public bool HubDone { get; private set; }
+
     /// <summary>Feeds the SignalR handshake for the SSE protocol, as a client would send it.</summary>
-    public async Task StartAsync()
+    public ValueTask<FlushResult> StartAsync()
     {
-        await _toHub.Writer.WriteAsync(Encoding.UTF8.GetBytes($"{{\"protocol\":\"{SseHubProtocol.ProtocolName}\",\"version\":1}}\u001e"));
+        lock (_input)
+        {
+            if (_inputCompleted)
+            {
+                return ValueTask.FromResult(new FlushResult(isCanceled: false, isCompleted: true));
+            }
+            _toHub.Writer.Write(Encoding.UTF8.GetBytes($"{{\"protocol\":\"{SseHubProtocol.ProtocolName}\",\"version\":1}}\u001e"));
+            // The input pipe is far below its pause threshold: this flush completes at once, inside the lock.
+            return _toHub.Writer.FlushAsync();
+        }
     }
 
     /// <summary>The pump sent <paramref name="bytes"/> to the client.</summary>
     public void Sent(long bytes) => _output.Consumed(bytes);
 
     /// <summary>The hub side is done: the pump sends what is left and ends.</summary>
-    public void CompleteOutgoing() => _fromHub.Writer.Complete();
+    public void MarkHubDone()
+    {
+        HubDone = true;
+        _fromHub.Reader.CancelPendingRead();
+    }
 
     /// <summary>Ends the connection: SignalR sees the client leave and runs the disconnect (leave events, presence).</summary>
+    /// <remarks>
+    /// Only the pipe ends this side owns are completed: the input writer here, the output reader by the pump.
+    /// The hub side may still be writing from another thread, and a pipe end must not be completed under it.
+    /// </remarks>
     public void Close(string reason)
     {
-        CloseReason ??= reason;
-        _toHub.Writer.Complete();
+        lock (_input)
+        {
+            CloseReason ??= reason;
+            if (!_inputCompleted)
+            {
+                _inputCompleted = true;
+                _toHub.Writer.Complete();
+            }
+        }
         _fromHub.Reader.CancelPendingRead();
-        try
-        {
-            _closed.Cancel();
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already finished.
-        }
+        _closed.Cancel();
     }
 
     public override void Abort(ConnectionAbortedException abortReason) => Close(abortReason.Message);
 
     public override async ValueTask DisposeAsync()
     {
-        _toHub.Writer.Complete();
-        _toHub.Reader.Complete();
-        _fromHub.Writer.Complete();
-        _fromHub.Reader.Complete();
-        _closed.Dispose();
+        Close("disposed");
         await base.DisposeAsync();
     }
 

@@ -78,7 +78,7 @@ internal sealed class SseStreamEndpoint(
                 connection.Close("the stream ended");
                 await Task.WhenAny(hub, Task.Delay(CloseGrace, CancellationToken.None));
             }
-            connection.CompleteOutgoing();
+            connection.MarkHubDone();
             // The pump ends by itself once the hub side is done; a failed write to a vanished client is not an error here.
             await ((Task)pump).WaitAsync(CloseGrace, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             var refusal = pump.IsCompletedSuccessfully ? pump.Result : null;

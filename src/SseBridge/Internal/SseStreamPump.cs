@@ -30,7 +30,7 @@ internal static class SseStreamPump
                 var buffer = result.Buffer;
                 if (result.IsCanceled && buffer.IsEmpty)
                 {
-                    if (connection.CloseReason is not null)
+                    if (connection.CloseReason is not null || connection.HubDone)
                     {
                         return null;
                     }
@@ -62,7 +62,7 @@ internal static class SseStreamPump
                     quiet = false;
                 }
                 reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted)
+                if (result.IsCompleted || connection.HubDone)
                 {
                     return null;
                 }
@@ -76,6 +76,8 @@ internal static class SseStreamPump
         {
             keepAliveTimer.Dispose();
             await ticking;
+            // The pump owns the reading end; later writes from the hub side are then simply dropped.
+            await reader.CompleteAsync();
         }
         return null;
 
@@ -121,7 +123,7 @@ internal static class SseStreamPump
                 return accepted;
             }
             reader.AdvanceTo(buffer.Start, buffer.End);
-            if (result.IsCompleted || result.IsCanceled)
+            if (result.IsCompleted || (result.IsCanceled && (connection.HubDone || connection.CloseReason is not null)))
             {
                 return false;
             }

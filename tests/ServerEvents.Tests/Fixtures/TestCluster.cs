@@ -46,7 +46,12 @@ public sealed class TestCluster : IAsyncDisposable
         new(this[server].BaseUri, path + (query is null ? "" : "?" + query));
 
     /// <summary>Connects a hub client to server <paramref name="server"/>; closed with the cluster.</summary>
-    public async Task<TestClient> ConnectAsync(int server, string? channels = null, string? user = null, string? session = null, string path = "/hub")
+    /// <remarks>
+    /// Returns once the client has its own <c>cmd.onJoin</c> in every channel, i.e. once it is in the channel
+    /// groups on every server (onConnect comes first, before the groups are joined). Pass
+    /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
+    /// </remarks>
+    public async Task<TestClient> ConnectAsync(int server, string? channels = null, string? user = null, string? session = null, string path = "/hub", bool awaitJoins = true)
     {
         var query = new List<string>();
         if (channels is not null)
@@ -59,6 +64,13 @@ public sealed class TestCluster : IAsyncDisposable
         }
         var client = await TestClient.ConnectAsync(HubUrl(server, query.Count == 0 ? null : string.Join('&', query), path), user);
         _clients.Add(client);
+        if (awaitJoins)
+        {
+            foreach (var channel in client.ConnectInfo["channels"].Split(','))
+            {
+                await client.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Channel == channel && e.Meta["userId"] == client.UserId);
+            }
+        }
         return client;
     }
 

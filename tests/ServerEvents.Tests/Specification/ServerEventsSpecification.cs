@@ -145,8 +145,8 @@ public abstract partial class ServerEventsSpecification
     public async Task Lifecycle_events_can_be_switched_off()
     {
         await using var cluster = await StartAsync(o => o.NotifyChannelOfSubscriptions = false);
-        var first = await cluster.ConnectAsync(0, "home");
-        var second = await cluster.ConnectAsync(1, "home");
+        var first = await cluster.ConnectAsync(0, "home", awaitJoins: false);
+        var second = await cluster.ConnectAsync(1, "home", awaitJoins: false);
         await second.DisposeAsync();
         await Eventually.TrueAsync(async () => await cluster.Api(0).GetSubscriptionInfoAsync(second.Id) is null, "the second client is gone");
 
