@@ -34,6 +34,12 @@ public sealed class RedisConnectionOptions
     /// <summary>Host name to validate the server certificate against (defaults to <see cref="Host"/>).</summary>
     public string? SslHost { get; set; }
 
+    /// <summary>
+    /// Decides whether to trust the server's TLS certificate (for a private CA or a pinned certificate);
+    /// <see langword="null"/> uses the system's validation. Not part of the connection string.
+    /// </summary>
+    public System.Net.Security.RemoteCertificateValidationCallback? CertificateValidation { get; set; }
+
     /// <summary>Database selected after connecting.</summary>
     public int Database { get; set; }
 

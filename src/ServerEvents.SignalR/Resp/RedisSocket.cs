@@ -41,7 +41,11 @@ internal sealed class RedisSocket : IAsyncDisposable
             if (options.Ssl)
             {
                 var ssl = new SslStream(stream, leaveInnerStreamOpen: false);
-                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = options.SslHost ?? options.Host }, timeout.Token);
+                await ssl.AuthenticateAsClientAsync(new SslClientAuthenticationOptions
+                {
+                    TargetHost = options.SslHost ?? options.Host,
+                    RemoteCertificateValidationCallback = options.CertificateValidation,
+                }, timeout.Token);
                 stream = ssl;
             }
             connection = new RedisSocket(socket, stream, options.EndPoint);
