@@ -2,11 +2,15 @@
 // redis-server, connects hub or SSE subscribers over loopback, publishes from server 0 and measures what
 // every subscriber received. Each scenario is bounded in time. Usage:
 //   dotnet run -c Release --project benchmarks/ServerEvents.LoadDriver -- [--quick | --full]
+//   … -- --run backend,servers,transport,subscribers,messages,rate   (one custom scenario, e.g. redis,3,hub,300,1000,200)
 using System.Globalization;
 using ServerEvents.LoadDriver;
 
 var full = args.Contains("--full");
-Scenario[] scenarios = full
+var custom = Array.IndexOf(args, "--run") is var at and >= 0 && at + 1 < args.Length ? args[at + 1].Split(',') : null;
+Scenario[] scenarios = custom is not null
+    ? [new Scenario("custom", custom[0], int.Parse(custom[1], CultureInfo.InvariantCulture), custom[2], int.Parse(custom[3], CultureInfo.InvariantCulture), int.Parse(custom[4], CultureInfo.InvariantCulture), double.Parse(custom[5], CultureInfo.InvariantCulture))]
+    : full
     ?
     [
         .. new[] { 300, 1000, 3000 }.SelectMany(n => new[]

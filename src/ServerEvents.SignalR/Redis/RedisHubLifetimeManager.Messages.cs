@@ -15,26 +15,25 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     {
         ArgumentNullException.ThrowIfNull(methodName);
         await EnsureStartedAsync(cancellationToken);
-        SerializedHubMessage message;
         if (methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
         {
             var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
+            // Where the id counter starts if Redis has none: now, in µs.
             var start = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
-            var reply = await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels], [start, body], cancellationToken);
-            message = EventMessage(serverEvent with { EventId = reply.Integer });
+            // Local recipients are written directly, from the read loop as each id comes back: replies arrive in
+            // id order, so this server's own events reach its clients in id order however many are in flight.
+            await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels], [start, body],
+                reply => WriteLocal(localTargets, excluded, EventMessage(serverEvent with { EventId = reply.Integer })), cancellationToken);
+            return;
         }
-        else
+        var invocation = new InvocationMessage(methodName, args);
+        var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
+        if (channels.Count > 0)
         {
-            var invocation = new InvocationMessage(methodName, args);
-            var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
-            if (channels.Count > 0)
-            {
-                var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
-                await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
-            }
-            message = new SerializedHubMessage([.. serialized.Select(s => new SerializedMessage(s.Name, s.Item2))]);
+            var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
+            await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
         }
-        WriteLocal(localTargets, excluded, message);
+        WriteLocal(localTargets, excluded, new SerializedHubMessage([.. serialized.Select(s => new SerializedMessage(s.Name, s.Item2))]));
     }
 
     private async Task<long> PublishRawAsync(string channel, byte[] payload, CancellationToken cancellationToken) =>

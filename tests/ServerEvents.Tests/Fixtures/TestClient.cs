@@ -145,7 +145,15 @@ public sealed class TestClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        await Connection.DisposeAsync();
+        // Bounded: a client that cannot close fails its test with a reason instead of hanging the run.
+        try
+        {
+            await Connection.DisposeAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(20));
+        }
+        catch (TimeoutException)
+        {
+            throw new TimeoutException($"The hub client {(ConnectInfo.TryGetValue("id", out var id) ? id : "(not connected)")} did not close within 20 s.");
+        }
     }
 
     private static TestClient Create(Uri hubUrl, string? user)

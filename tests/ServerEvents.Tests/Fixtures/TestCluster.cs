@@ -76,13 +76,19 @@ public sealed class TestCluster : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
-        foreach (var client in _clients)
+        try
         {
-            await client.DisposeAsync();
+            foreach (var client in _clients)
+            {
+                await client.DisposeAsync();
+            }
         }
-        foreach (var server in _servers)
+        finally
         {
-            await server.DisposeAsync();
+            foreach (var server in _servers)
+            {
+                await server.DisposeAsync();
+            }
         }
     }
 }

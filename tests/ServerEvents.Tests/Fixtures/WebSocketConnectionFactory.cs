@@ -61,7 +61,7 @@ public sealed class WebSocketConnectionFactory(Action<ClientWebSocketOptions>? c
             {
             }
             _stop.Cancel();
-            await _receiving;
+            await _receiving.WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             _socket.Dispose();
             _stop.Dispose();
             await base.DisposeAsync();
@@ -81,7 +81,8 @@ public sealed class WebSocketConnectionFactory(Action<ClientWebSocketOptions>? c
                         break;
                     }
                     _fromServer.Writer.Advance(result.Count);
-                    var flush = await _fromServer.Writer.FlushAsync();
+                    // Cancellable: once the HubConnection stops reading, a full pipe must not block disposal.
+                    var flush = await _fromServer.Writer.FlushAsync(_stop.Token);
                     if (flush.IsCompleted)
                     {
                         break;

@@ -118,6 +118,26 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     }
 
     [Fact]
+    public async Task One_servers_concurrent_notifies_reach_every_client_in_id_order()
+    {
+        await using var cluster = await StartAsync(redis.ConnectionString);
+        var local = await cluster.ConnectAsync(0, "home");
+        var remote = await cluster.ConnectAsync(1, "home");
+        var api = cluster.Api(0);
+
+        // Many notifies in flight at once from one server: their ids come from Redis in one order, and both
+        // the publisher's own clients and the other servers' clients must see exactly that order.
+        await Task.WhenAll(Enumerable.Range(0, 300).Select(i => api.NotifyChannelAsync("home", "cmd.burst", i))).DefaultTimeout();
+
+        foreach (var client in new[] { local, remote })
+        {
+            var ids = (await client.BarrierAsync(api)).Where(e => e.Selector == "cmd.burst").Select(e => e.EventId).ToList();
+            Assert.Equal(300, ids.Count);
+            Assert.Equal(ids.Order(), ids);
+        }
+    }
+
+    [Fact]
     public async Task Presence_and_counts_agree_on_every_server()
     {
         await using var cluster = await StartAsync(redis.ConnectionString);
