@@ -27,12 +27,15 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             return;
         }
         var invocation = new InvocationMessage(methodName, args);
-        var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
-        if (channels.Count > 0)
+        if (channels.Count == 0)
         {
-            var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
-            await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
+            // Local only: SignalR serializes lazily, for the protocols these connections actually use.
+            WriteLocal(localTargets, excluded, new SerializedHubMessage(invocation));
+            return;
         }
+        var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
+        var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
+        await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
         WriteLocal(localTargets, excluded, new SerializedHubMessage([.. serialized.Select(s => new SerializedMessage(s.Name, s.Item2))]));
     }
 

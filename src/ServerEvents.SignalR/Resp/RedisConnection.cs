@@ -110,26 +110,20 @@ public sealed class RedisConnection : IAsyncDisposable
             }
             _lastError = error.Message;
             RespLog.ConnectionLost(_logger, "command", _options.EndPoint, error.Message);
-            for (var attempt = 0; !_disposed.IsCancellationRequested; attempt++)
-            {
-                try
-                {
-                    await Task.Delay(_policy.Delay(attempt), _disposed.Token);
-                    var socket = await RedisSocket.ConnectAsync(_options, "cmd", _disposed.Token);
-                    _session = new Session(socket, _options);
-                    RespLog.Reconnected(_logger, "command", _options.EndPoint, attempt + 1);
-                    _ = Task.Run(() => Reconnected?.Invoke());
-                    break;
-                }
-                catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (RedisConnectionException ex)
+            var attempts = await _policy.RetryAsync(
+                async () => _session = new Session(await RedisSocket.ConnectAsync(_options, "cmd", _disposed.Token), _options),
+                ex =>
                 {
                     _lastError = ex.Message;
-                }
+                    return Task.CompletedTask;
+                },
+                _disposed.Token);
+            if (attempts == 0)
+            {
+                return;
             }
+            RespLog.Reconnected(_logger, "command", _options.EndPoint, attempts);
+            _ = Task.Run(() => Reconnected?.Invoke());
         }
     }
 

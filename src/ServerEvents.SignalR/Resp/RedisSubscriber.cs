@@ -292,40 +292,37 @@ internal sealed class RedisSubscriber : IAsyncDisposable
             }
             _lastError = reason.Message;
             RespLog.ConnectionLost(_logger, "pub/sub", _options.EndPoint, reason.Message);
-            for (var attempt = 0; !_disposed.IsCancellationRequested; attempt++)
-            {
-                try
+            var channels = Array.Empty<string>();
+            var attempts = await _policy.RetryAsync(
+                async () =>
                 {
-                    await Task.Delay(_policy.Delay(attempt), _disposed.Token);
-                    var socket = await RedisSocket.ConnectAsync(_options, "sub", _disposed.Token);
-                    Attach(socket);
-                    var channels = _handlers.Keys.ToArray();
+                    Attach(await RedisSocket.ConnectAsync(_options, "sub", _disposed.Token));
+                    channels = [.. _handlers.Keys];
                     foreach (var batch in channels.Chunk(ResubscribeBatch))
                     {
                         await SendAsync("SUBSCRIBE", batch, _disposed.Token);
                     }
-                    RespLog.Reconnected(_logger, "pub/sub", _options.EndPoint, attempt + 1);
-                    RespLog.Resubscribed(_logger, channels.Length, _options.EndPoint);
-                    if (Reconnected is { } reconnected)
-                    {
-                        foreach (var callback in reconnected.GetInvocationList().Cast<Func<Task>>())
-                        {
-                            _ = Task.Run(callback);
-                        }
-                    }
-                    break;
-                }
-                catch (OperationCanceledException) when (_disposed.IsCancellationRequested)
-                {
-                    return;
-                }
-                catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or IOException)
+                },
+                async ex =>
                 {
                     _lastError = ex.Message;
                     if (!_lost.Task.IsCompleted)
                     {
                         await LoseAsync(ex);
                     }
+                },
+                _disposed.Token);
+            if (attempts == 0)
+            {
+                return;
+            }
+            RespLog.Reconnected(_logger, "pub/sub", _options.EndPoint, attempts);
+            RespLog.Resubscribed(_logger, channels.Length, _options.EndPoint);
+            if (Reconnected is { } reconnected)
+            {
+                foreach (var callback in reconnected.GetInvocationList().Cast<Func<Task>>())
+                {
+                    _ = Task.Run(callback);
                 }
             }
         }

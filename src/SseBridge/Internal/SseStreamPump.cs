@@ -133,12 +133,10 @@ internal static class SseStreamPump
     private static bool StartsWith(ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> prefix) =>
         buffer.Length >= prefix.Length && buffer.Slice(0, prefix.Length).ToArray().AsSpan().SequenceEqual(prefix);
 
+    // Searches across segments without copying the buffer (bursts of frames span many segments).
     private static bool Contains(ReadOnlySequence<byte> buffer, ReadOnlySpan<byte> marker)
     {
-        if (buffer.IsSingleSegment)
-        {
-            return buffer.FirstSpan.IndexOf(marker) >= 0;
-        }
-        return buffer.ToArray().AsSpan().IndexOf(marker) >= 0;
+        var reader = new SequenceReader<byte>(buffer);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, marker);
     }
 }

@@ -22,25 +22,7 @@ public static class ChatHubProcess
     /// <summary>Runs the sample expecting it to refuse to start; returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToFailureAsync(params string[] args)
     {
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Dll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = System.Diagnostics.Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("ChatHub kept running although it should have refused to start.");
-        }
-        return (process.ExitCode, (await stdout) + (await stderr));
+        var outcome = await ProcessRunner.RunAsync("dotnet", [Dll, .. args], TimeSpan.FromSeconds(30));
+        return (outcome.ExitCode, outcome.Stdout + outcome.Stderr);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -68,32 +67,14 @@ public abstract class ServiceStackClientTests(ITestOutputHelper output)
 
     private async Task<(int ExitCode, List<string> Lines)> RunNodeAsync(string script, params string[] args)
     {
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Path.GetDirectoryName(script)! };
-        start.ArgumentList.Add(script);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("Could not start node.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("node scenario did not finish within 60 s:\n" + await stdout + await stderr);
-        }
-        var lines = (await stdout).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
+        var outcome = await ProcessRunner.RunAsync("node", [script, .. args], TimeSpan.FromSeconds(60), Path.GetDirectoryName(script));
+        var lines = outcome.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList();
         output.WriteLine(string.Join('\n', lines));
-        if (await stderr is { Length: > 0 } errors)
+        if (outcome.Stderr.Length > 0)
         {
-            output.WriteLine("stderr: " + errors);
+            output.WriteLine("stderr: " + outcome.Stderr);
         }
-        return (process.ExitCode, lines.Where(l => l.StartsWith('{')).ToList());
+        return (outcome.ExitCode, lines.Where(l => l.StartsWith('{')).ToList());
     }
 }
 
