@@ -1,129 +1,109 @@
-using System.Diagnostics;
 using System.Globalization;
-using System.Net.Http.Json;
-using System.Text.Json;
-using Microsoft.Extensions.Logging.Abstractions;
-using ServerEvents.Resp;
-using ServerEvents.Tests.Fixtures;
 
 namespace ServerEvents.LoadDriver;
 
-/// <summary>One benchmark run: servers, subscribers spread over them, one publisher on server 0.</summary>
-public sealed record Scenario(string Name, string Backend, int Servers, string Transport, int Subscribers, int Messages, double Rate, int Window = 64, int PayloadBytes = 64);
+/// <summary>
+/// One benchmark run. <see cref="Kind"/>: <c>broadcast</c> (every subscriber in one channel), <c>channels</c>
+/// (channels of 10 members, notifies round-robin over them) or <c>users</c> (one user id per subscriber,
+/// notifies round-robin over the users). <see cref="Messages"/> notifies in all, at <see cref="Rate"/> per second
+/// or, at 0, as fast as <see cref="Window"/> notifies in flight allow. Subscribers are spread round-robin over
+/// the servers; the publisher runs inside server 0.
+/// </summary>
+public sealed record Scenario(string Kind, string Backend, int Servers, string Transport, int Subscribers, int Messages, double Rate, int Window = 64, int PayloadBytes = 64)
+{
+    public const int ChannelSize = 10;
+
+    /// <summary>How many channels or users the notifies go round.</summary>
+    public int Targets => Kind switch
+    {
+        "broadcast" => 1,
+        "channels" => Math.Max(1, Subscribers / ChannelSize),
+        "users" => Subscribers,
+        _ => throw new ArgumentException($"Unknown scenario kind '{Kind}' (broadcast, channels or users)."),
+    };
+
+    /// <summary>Notifies each subscriber must receive.</summary>
+    public int PerSubscriber => Messages / Targets;
+
+    /// <summary>Target (channel or user number) of subscriber <paramref name="index"/>.</summary>
+    public int TargetOf(int index) => index % Targets;
+
+    /// <summary>Channel and user query of subscriber <paramref name="index"/> (same for /hub and /event-stream).</summary>
+    public string QueryOf(int index) => Kind switch
+    {
+        "users" => $"channels=lobby&user=u{TargetOf(index)}",
+        "channels" => $"channels=room{TargetOf(index)}",
+        _ => "channels=bench0",
+    };
+
+    /// <summary>Publisher parameters: channels are named room0…, bench0; users u0….</summary>
+    public (string Kind, string Prefix) PublishTarget => Kind switch
+    {
+        "users" => ("user", "u"),
+        "channels" => ("channel", "room"),
+        _ => ("channel", "bench"),
+    };
+
+    public string RateText => Rate > 0 ? Rate.ToString("0", CultureInfo.InvariantCulture) + "/s" : "max";
+
+    public override string ToString() =>
+        $"{Kind} {Backend}/{Servers} {Transport} {Subscribers} subscribers, {Messages} notifies at {RateText}";
+
+    /// <summary>Parses <c>kind,backend,servers,transport,subscribers,messages,rate</c>, e.g. <c>broadcast,redis,3,hub,300,2000,200</c>.</summary>
+    public static Scenario Parse(string text)
+    {
+        var p = text.Split(',', StringSplitOptions.TrimEntries);
+        if (p.Length != 7 || p[1] is not ("memory" or "redis") || p[3] is not ("hub" or "sse")
+            || !int.TryParse(p[2], CultureInfo.InvariantCulture, out var servers) || servers < 1
+            || !int.TryParse(p[4], CultureInfo.InvariantCulture, out var subscribers) || subscribers < 1
+            || !int.TryParse(p[5], CultureInfo.InvariantCulture, out var messages) || messages < 1
+            || !double.TryParse(p[6], CultureInfo.InvariantCulture, out var rate) || rate < 0)
+        {
+            throw new FormatException($"'{text}' is not kind,backend,servers,transport,subscribers,messages,rate "
+                + "(e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis, transport hub|sse, rate 0 = max).");
+        }
+        if (p[1] == "memory" && servers != 1)
+        {
+            throw new FormatException("The memory back-end serves one server; use redis for several.");
+        }
+        if (p[0] is not ("broadcast" or "channels" or "users"))
+        {
+            throw new FormatException($"Unknown scenario kind '{p[0]}' (broadcast, channels or users).");
+        }
+        var scenario = new Scenario(p[0], p[1], servers, p[3], subscribers, messages, rate);
+        if (scenario.PerSubscriber < 1)
+        {
+            throw new FormatException($"{messages} notifies do not reach each of the {scenario.Targets} {p[0]} once; send at least {scenario.Targets}.");
+        }
+        return scenario;
+    }
+}
 
 /// <summary>The measured outcome of a <see cref="Scenario"/>.</summary>
-public sealed record Result(Scenario Scenario, double DeliveredPerSecond, double P50, double P90, double P99, double Max, long Lost, long Duplicates, long OutOfOrder, double ServerCpuMicrosPerDelivery, double? RedisCommandsPerNotify, double ElapsedSeconds);
-
-public static class ScenarioRunner
+public sealed record Result(
+    Scenario Scenario,
+    double DeliveredPerSecond,
+    double P50,
+    double P90,
+    double P99,
+    double Max,
+    long Delivered,
+    long Lost,
+    long Duplicates,
+    long OutOfOrder,
+    int PublishFailures,
+    double ServerCpuMicrosPerDelivery,
+    double DriverCpuMicrosPerDelivery,
+    double? RedisCpuMicrosPerNotify,
+    double MachineBusyPercent,
+    double? RedisCommandsPerNotify,
+    double? RedisEvalshaPerNotify,
+    double ServerWorkingSetMB,
+    double ManagedBytesPerConnection,
+    double WorkingSetBytesPerConnection,
+    double ElapsedSeconds,
+    IReadOnlyList<string> Problems)
 {
-    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(10) };
-
-    public static async Task<Result> RunAsync(Scenario scenario, TextWriter progress)
-    {
-        await using var redis = scenario.Backend == "redis" ? await RedisServer.StartAsync() : null;
-        var hosts = new List<HostProcess>();
-        var subscribers = new List<IBenchSubscriber>();
-        try
-        {
-            for (var i = 0; i < scenario.Servers; i++)
-            {
-                var args = redis is null ? new List<string>() : ["--redis=" + redis.ConnectionString, "--prefix=bench"];
-                hosts.Add(await HostProcess.StartAsync(BenchHostDll, "bench host listening on ", args));
-            }
-            var channel = "bench";
-            for (var i = 0; i < scenario.Subscribers; i++)
-            {
-                var server = hosts[i % hosts.Count].BaseUri;
-                subscribers.Add(scenario.Transport == "sse"
-                    ? await SseSubscriber.ConnectAsync(server, channel, scenario.Messages)
-                    : await HubSubscriber.ConnectAsync(server, channel, scenario.Messages));
-                if ((i + 1) % 500 == 0)
-                {
-                    progress.WriteLine($"  {i + 1}/{scenario.Subscribers} subscribers connected");
-                }
-            }
-            await Task.Delay(500); // let the last group subscriptions settle before counting
-
-            await using var admin = redis is null ? null : new RedisConnection(RedisConnectionOptions.Parse(redis.ConnectionString), NullLogger.Instance);
-            if (admin is not null)
-            {
-                await admin.ConnectAsync();
-                await admin.ExecuteAsync(RespCommand.Create("CONFIG", "RESETSTAT"));
-            }
-            var cpuBefore = await CpuMsAsync(hosts);
-            var clock = Stopwatch.StartNew();
-            using var publish = await Http.PostAsJsonAsync(new Uri(hosts[0].BaseUri, "/bench/publish"),
-                new { channel, count = scenario.Messages, rate = scenario.Rate, window = scenario.Window, payloadBytes = scenario.PayloadBytes });
-            publish.EnsureSuccessStatusCode();
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (!subscribers.All(s => s.Tally.Complete) && DateTime.UtcNow < deadline)
-            {
-                await Task.Delay(20);
-            }
-            var elapsed = clock.Elapsed.TotalSeconds;
-            var cpuAfter = await CpuMsAsync(hosts);
-            double? commands = null;
-            if (admin is not null)
-            {
-                var stats = (await admin.ExecuteAsync(RespCommand.Create("INFO", "commandstats"))).AsString()!;
-                commands = CommandCalls(stats) / (double)scenario.Messages;
-            }
-
-            var tallies = subscribers.Select(s => s.Tally).ToList();
-            var latencies = tallies.SelectMany(t => t.LatenciesMs).Order().ToArray();
-            long delivered = latencies.Length;
-            return new Result(scenario,
-                delivered / elapsed,
-                Percentile(latencies, 0.50), Percentile(latencies, 0.90), Percentile(latencies, 0.99), latencies.Length == 0 ? double.NaN : latencies[^1],
-                (long)scenario.Messages * scenario.Subscribers - delivered,
-                tallies.Sum(t => (long)t.Duplicates),
-                tallies.Sum(t => (long)t.OutOfOrder),
-                delivered == 0 ? double.NaN : (cpuAfter - cpuBefore) * 1000 / delivered,
-                commands,
-                elapsed);
-        }
-        finally
-        {
-            foreach (var subscriber in subscribers)
-            {
-                await subscriber.DisposeAsync();
-            }
-            foreach (var host in hosts)
-            {
-                await host.DisposeAsync();
-            }
-        }
-    }
-
-    private static string BenchHostDll
-    {
-        get
-        {
-            // …/benchmarks/ServerEvents.LoadDriver/bin/{Configuration}/net10.0/ → the bench host built alongside.
-            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
-            var benchmarks = framework.Parent!.Parent!.Parent!.Parent!.FullName;
-            return Path.Combine(benchmarks, "ServerEvents.BenchHost", "bin", framework.Parent.Name, framework.Name, "ServerEvents.BenchHost.dll");
-        }
-    }
-
-    private static async Task<double> CpuMsAsync(IEnumerable<HostProcess> hosts)
-    {
-        var total = 0.0;
-        foreach (var host in hosts)
-        {
-            using var stats = JsonDocument.Parse(await Http.GetStringAsync(new Uri(host.BaseUri, "/bench/stats")));
-            total += stats.RootElement.GetProperty("cpuMs").GetDouble();
-        }
-        return total;
-    }
-
-    // Calls of every command except the measurement's own and the connections' keep-alive pings.
-    private static long CommandCalls(string info) =>
-        info.Split('\n', StringSplitOptions.TrimEntries)
-            .Where(l => l.StartsWith("cmdstat_", StringComparison.Ordinal))
-            .Where(l => !l.StartsWith("cmdstat_ping:", StringComparison.Ordinal) && !l.StartsWith("cmdstat_info:", StringComparison.Ordinal) && !l.StartsWith("cmdstat_config", StringComparison.Ordinal))
-            .Sum(l => long.Parse(l.Split("calls=")[1].Split(',')[0], CultureInfo.InvariantCulture));
-
-    private static double Percentile(double[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+    /// <summary>Every message reached every subscriber exactly once, in order.</summary>
+    public bool Exact => Lost == 0 && Duplicates == 0 && OutOfOrder == 0 && PublishFailures == 0 && Problems.Count == 0;
 }

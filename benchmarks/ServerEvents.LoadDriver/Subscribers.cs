@@ -1,142 +1,159 @@
-using System.Net;
-using System.Text.Json;
-using Microsoft.AspNetCore.Connections;
-using Microsoft.AspNetCore.Http.Connections;
-using Microsoft.AspNetCore.SignalR.Client;
-using Microsoft.Extensions.DependencyInjection;
-using ServerEvents.Tests.Fixtures;
+using System.Net.WebSockets;
 
 namespace ServerEvents.LoadDriver;
 
-/// <summary>What one subscriber saw of the benchmark stream: counts, order, duplicates and latencies.</summary>
-public sealed class Tally(int expected)
+/// <summary>
+/// A benchmark subscriber: one connection whose incoming bytes are cut into frames at a delimiter and shown
+/// to its <see cref="Tally"/>. Both transports are read at the byte level, so the driver's own cost per message
+/// stays small next to the servers' (an official client parsing every message as JSON saturated these cores first).
+/// </summary>
+public abstract class BenchSubscriber : IAsyncDisposable
 {
-    private readonly bool[] _seen = new bool[expected + 1];
-    private readonly List<double> _latenciesMs = new(expected);
-    private int _last;
-
-    public int Received { get; private set; }
-
-    public int Duplicates { get; private set; }
-
-    public int OutOfOrder { get; private set; }
-
-    public IReadOnlyList<double> LatenciesMs => _latenciesMs;
-
-    public bool Complete => Received - Duplicates >= expected;
-
-    /// <summary>Records one message body <c>{"seq":N,"ts":ticks,…}</c>.</summary>
-    public void Record(ReadOnlySpan<char> json)
-    {
-        var now = DateTime.UtcNow.Ticks;
-        using var document = JsonDocument.Parse(json.ToString());
-        var seq = document.RootElement.GetProperty("seq").GetInt32();
-        var ts = document.RootElement.GetProperty("ts").GetInt64();
-        lock (_latenciesMs)
-        {
-            Received++;
-            if (seq <= 0 || seq >= _seen.Length || _seen[seq])
-            {
-                Duplicates++;
-                return;
-            }
-            _seen[seq] = true;
-            if (seq < _last)
-            {
-                OutOfOrder++;
-            }
-            _last = Math.Max(_last, seq);
-            _latenciesMs.Add((now - ts) / (double)TimeSpan.TicksPerMillisecond);
-        }
-    }
-}
-
-/// <summary>A connected benchmark subscriber of either transport.</summary>
-public interface IBenchSubscriber : IAsyncDisposable
-{
-    Tally Tally { get; }
-}
-
-/// <summary>A SignalR hub client over WebSockets (the official HubConnection).</summary>
-public sealed class HubSubscriber : IBenchSubscriber
-{
-    private readonly HubConnection _connection;
-
-    private HubSubscriber(HubConnection connection, Tally tally)
-    {
-        _connection = connection;
-        Tally = tally;
-    }
-
-    public Tally Tally { get; }
-
-    public static async Task<HubSubscriber> ConnectAsync(Uri server, string channel, int expected)
-    {
-        var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<IConnectionFactory>(new WebSocketConnectionFactory());
-        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(new Uri(server, $"/hub?channels={channel}")));
-        var subscriber = new HubSubscriber(builder.Build(), new Tally(expected));
-        subscriber._connection.On<JsonElement>("event", e =>
-        {
-            if (e.GetProperty("selector").GetString() == "cmd.bench")
-            {
-                subscriber.Tally.Record(e.GetProperty("json").GetString());
-            }
-        });
-        await subscriber._connection.StartAsync();
-        return subscriber;
-    }
-
-    public ValueTask DisposeAsync() => _connection.DisposeAsync();
-}
-
-/// <summary>An SSE subscriber reading the bridge's text/event-stream, as EventSource does.</summary>
-public sealed class SseSubscriber : IBenchSubscriber
-{
-    private static readonly HttpClient Http = new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue }) { Timeout = Timeout.InfiniteTimeSpan };
     private readonly CancellationTokenSource _stop = new();
-    private readonly Task _reading;
+    private Task _reading = Task.CompletedTask;
 
-    private SseSubscriber(Stream stream, Tally tally)
-    {
-        Tally = tally;
-        _reading = ReadAsync(stream);
-    }
+    protected BenchSubscriber(Tally tally) => Tally = tally;
 
     public Tally Tally { get; }
 
-    public static async Task<SseSubscriber> ConnectAsync(Uri server, string channel, int expected)
-    {
-        var response = await Http.GetAsync(new Uri(server, $"/event-stream?channels={channel}"), HttpCompletionOption.ResponseHeadersRead);
-        response.EnsureSuccessStatusCode();
-        return new SseSubscriber(await response.Content.ReadAsStreamAsync(), new Tally(expected));
-    }
+    protected CancellationToken Stopping => _stop.Token;
 
-    private async Task ReadAsync(Stream stream)
+    /// <summary>Keeps an idle connection alive (the server closes a silent hub client after 30 s).</summary>
+    public virtual Task PingAsync() => Task.CompletedTask;
+
+    /// <summary>Reads into <paramref name="buffer"/>; 0 when the server ended the stream.</summary>
+    protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
+
+    protected void StartReading(byte delimiter) => _reading = Task.Run(() => ReadAsync(delimiter));
+
+    private async Task ReadAsync(byte delimiter)
     {
-        using var reader = new StreamReader(stream);
+        var buffer = new byte[4096];
+        var filled = 0;
         try
         {
-            while (await reader.ReadLineAsync(_stop.Token) is { } line)
+            while (true)
             {
-                // data: home@cmd.bench {"seq":…}
-                var at = line.IndexOf("@cmd.bench ", StringComparison.Ordinal);
-                if (line.StartsWith("data: ", StringComparison.Ordinal) && at > 0)
+                if (filled == buffer.Length)
                 {
-                    Tally.Record(line.AsSpan(at + "@cmd.bench ".Length));
+                    Array.Resize(ref buffer, buffer.Length * 2);
                 }
+                var read = await ReceiveAsync(buffer.AsMemory(filled));
+                if (read == 0)
+                {
+                    Tally.Closed ??= "the server ended the stream";
+                    return;
+                }
+                filled += read;
+                var consumed = Frames(buffer.AsSpan(0, filled), delimiter);
+                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+                filled -= consumed;
             }
         }
-        catch (Exception ex) when (ex is OperationCanceledException or IOException)
+        catch (Exception ex) when (ex is OperationCanceledException or IOException or WebSocketException or HttpRequestException)
         {
-            // Stopped.
+            if (!_stop.IsCancellationRequested)
+            {
+                Tally.Closed ??= ex.Message;
+            }
         }
     }
+
+    private int Frames(ReadOnlySpan<byte> data, byte delimiter)
+    {
+        var consumed = 0;
+        while (data[consumed..].IndexOf(delimiter) is var end and >= 0)
+        {
+            Tally.Observe(data.Slice(consumed, end));
+            consumed += end + 1;
+        }
+        return consumed;
+    }
+
+    protected virtual ValueTask CloseAsync() => ValueTask.CompletedTask;
 
     public async ValueTask DisposeAsync()
     {
         await _stop.CancelAsync();
+        await CloseAsync();
         await _reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stop.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}
+
+/// <summary>
+/// A SignalR hub client speaking the JSON hub protocol over a raw WebSocket (no negotiate, as the official
+/// clients do with skipNegotiation): handshake, then records ending in 0x1E; pings keep it alive.
+/// </summary>
+public sealed class HubSubscriber : BenchSubscriber
+{
+    private const byte RecordSeparator = 0x1E;
+    private static readonly byte[] Handshake = "{\"protocol\":\"json\",\"version\":1}\u001e"u8.ToArray();
+    private static readonly byte[] Ping = "{\"type\":6}\u001e"u8.ToArray();
+    private readonly ClientWebSocket _socket;
+
+    private HubSubscriber(ClientWebSocket socket, Tally tally) : base(tally) => _socket = socket;
+
+    public static async Task<BenchSubscriber> ConnectAsync(Uri server, string query, Tally tally, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        var uri = new UriBuilder(new Uri(server, "/hub?" + query)) { Scheme = "ws" }.Uri;
+        await socket.ConnectAsync(uri, cancellationToken);
+        await socket.SendAsync(Handshake, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        var subscriber = new HubSubscriber(socket, tally);
+        subscriber.StartReading(RecordSeparator);
+        return subscriber;
+    }
+
+    public override Task PingAsync() =>
+        _socket.State == WebSocketState.Open ? _socket.SendAsync(Ping, WebSocketMessageType.Text, true, Stopping) : Task.CompletedTask;
+
+    protected override async ValueTask<int> ReceiveAsync(Memory<byte> buffer)
+    {
+        var result = await _socket.ReceiveAsync(buffer, Stopping);
+        return result.MessageType == WebSocketMessageType.Close ? 0 : result.Count;
+    }
+
+    protected override ValueTask CloseAsync()
+    {
+        _socket.Abort();
+        _socket.Dispose();
+        return ValueTask.CompletedTask;
+    }
+}
+
+/// <summary>An SSE subscriber reading the bridge's text/event-stream line by line, as EventSource does.</summary>
+public sealed class SseSubscriber : BenchSubscriber
+{
+    private static readonly HttpClient Http = new(new SocketsHttpHandler { MaxConnectionsPerServer = int.MaxValue, PooledConnectionLifetime = Timeout.InfiniteTimeSpan })
+    {
+        Timeout = Timeout.InfiniteTimeSpan,
+    };
+    private readonly HttpResponseMessage _response;
+    private readonly Stream _stream;
+
+    private SseSubscriber(HttpResponseMessage response, Stream stream, Tally tally) : base(tally)
+    {
+        _response = response;
+        _stream = stream;
+    }
+
+    public static async Task<BenchSubscriber> ConnectAsync(Uri server, string query, Tally tally, CancellationToken cancellationToken)
+    {
+        var response = await Http.GetAsync(new Uri(server, "/event-stream?" + query), HttpCompletionOption.ResponseHeadersRead, cancellationToken);
+        response.EnsureSuccessStatusCode();
+        var subscriber = new SseSubscriber(response, await response.Content.ReadAsStreamAsync(cancellationToken), tally);
+        subscriber.StartReading((byte)'\n');
+        return subscriber;
+    }
+
+    protected override ValueTask<int> ReceiveAsync(Memory<byte> buffer) => _stream.ReadAsync(buffer, Stopping);
+
+    protected override async ValueTask CloseAsync()
+    {
+        await _stream.DisposeAsync();
+        _response.Dispose();
     }
 }

@@ -1,0 +1,61 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ServerEvents.BenchHost;
+
+/// <summary>
+/// What the driver asks the publisher for: <see cref="Count"/> notifies spread round-robin over
+/// <see cref="Targets"/> channels or user ids named <c>{Prefix}{0…Targets-1}</c>, at <see cref="Rate"/> per
+/// second (0 = as fast as the window of <see cref="Window"/> notifies in flight allows).
+/// </summary>
+internal sealed record PublishRequest(string Kind, string Prefix, int Targets, int Count, double Rate, int Window, int PayloadBytes, string Selector);
+
+/// <summary>
+/// Publishes the benchmark stream through <see cref="IServerEvents"/>, as an app would. Notify k goes to target
+/// k mod Targets and carries that target's sequence number (k div Targets + 1) and the publish time in UTC ticks,
+/// so every subscriber can check loss, duplicates and order and measure end-to-end latency.
+/// </summary>
+internal static class Publisher
+{
+    public static async Task<object> RunAsync(PublishRequest request, IServerEvents events)
+    {
+        var targets = Enumerable.Range(0, Math.Max(1, request.Targets)).Select(t => request.Prefix + t.ToString(CultureInfo.InvariantCulture)).ToArray();
+        var pad = new string('x', Math.Max(0, request.PayloadBytes));
+        using var window = new SemaphoreSlim(Math.Max(1, request.Window));
+        var failures = 0;
+        var clock = Stopwatch.StartNew();
+        var sends = new List<Task>(request.Count);
+        for (var k = 0; k < request.Count; k++)
+        {
+            if (request.Rate > 0 && TimeSpan.FromSeconds(k / request.Rate) - clock.Elapsed is { Ticks: > 0 } wait)
+            {
+                await Task.Delay(wait);
+            }
+            await window.WaitAsync();
+            var seq = (k / targets.Length) + 1;
+            var json = string.Create(CultureInfo.InvariantCulture, $"{{\"seq\":{seq},\"ts\":{DateTime.UtcNow.Ticks},\"pad\":\"{pad}\"}}");
+            sends.Add(SendAsync(targets[k % targets.Length], json));
+        }
+        await Task.WhenAll(sends);
+        return new { sent = request.Count, failures, elapsedMs = clock.Elapsed.TotalMilliseconds };
+
+        async Task SendAsync(string target, string json)
+        {
+            try
+            {
+                await (request.Kind == "user"
+                    ? events.NotifyUserIdJsonAsync(target, request.Selector, json)
+                    : events.NotifyChannelJsonAsync(target, request.Selector, json));
+            }
+            catch (Exception)
+            {
+                // Counted and reported: a failed notify shows up as loss in the driver's tally too.
+                Interlocked.Increment(ref failures);
+            }
+            finally
+            {
+                window.Release();
+            }
+        }
+    }
+}

@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.Net.Http.Json;
+using System.Text.Json;
+using Microsoft.Extensions.Logging.Abstractions;
+using ServerEvents.Resp;
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.LoadDriver;
+
+/// <summary>Process figures one bench host reports.</summary>
+public sealed record HostStats(double CpuMs, long WorkingSetBytes, long GcHeapBytes);
+
+/// <summary>
+/// The servers of one run: a redis-server of its own (Redis back-end) and N bench host processes, plus the
+/// driver's side doors into them — the in-process publisher, process stats and Redis INFO.
+/// </summary>
+public sealed class BenchCluster : IAsyncDisposable
+{
+    private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(5) };
+    private readonly RedisServer? _redis;
+    private readonly RedisConnection? _admin;
+
+    private BenchCluster(RedisServer? redis, RedisConnection? admin, IReadOnlyList<HostProcess> hosts)
+    {
+        _redis = redis;
+        _admin = admin;
+        Hosts = hosts;
+    }
+
+    public IReadOnlyList<HostProcess> Hosts { get; }
+
+    public static async Task<BenchCluster> StartAsync(string backend, int servers)
+    {
+        var redis = backend == "redis" ? await RedisServer.StartAsync() : null;
+        var hosts = new List<HostProcess>();
+        RedisConnection? admin = null;
+        try
+        {
+            for (var i = 0; i < servers; i++)
+            {
+                var args = redis is null ? new List<string>() : ["--redis=" + redis.ConnectionString, "--prefix=bench"];
+                hosts.Add(await HostProcess.StartAsync(BenchHostDll, "bench host listening on ", args));
+            }
+            if (redis is not null)
+            {
+                admin = new RedisConnection(RedisConnectionOptions.Parse(redis.ConnectionString), NullLogger.Instance);
+                await admin.ConnectAsync();
+            }
+            return new BenchCluster(redis, admin, hosts);
+        }
+        catch
+        {
+            await new BenchCluster(redis, admin, hosts).DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Runs the publisher inside server 0; returns how many notifies failed.</summary>
+    public async Task<int> PublishAsync(Scenario scenario, int count, string selector, double rate)
+    {
+        var (kind, prefix) = scenario.PublishTarget;
+        using var response = await Http.PostAsJsonAsync(new Uri(Hosts[0].BaseUri, "/bench/publish"),
+            new { kind, prefix, targets = scenario.Targets, count, rate, window = scenario.Window, payloadBytes = scenario.PayloadBytes, selector });
+        response.EnsureSuccessStatusCode();
+        using var outcome = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return outcome.RootElement.GetProperty("failures").GetInt32();
+    }
+
+    /// <summary>CPU time of every server; with <paramref name="memory"/>, also memory after full collections.</summary>
+    public async Task<IReadOnlyList<HostStats>> StatsAsync(bool memory = false)
+    {
+        var stats = new List<HostStats>();
+        foreach (var host in Hosts)
+        {
+            using var json = JsonDocument.Parse(await Http.GetStringAsync(new Uri(host.BaseUri, memory ? "/bench/stats?memory=true" : "/bench/stats")));
+            var root = json.RootElement;
+            stats.Add(new HostStats(root.GetProperty("cpuMs").GetDouble(), root.GetProperty("workingSetBytes").GetInt64(), root.GetProperty("gcHeapBytes").GetInt64()));
+        }
+        return stats;
+    }
+
+    public async Task ResetRedisStatsAsync()
+    {
+        if (_admin is not null)
+        {
+            await _admin.ExecuteAsync(RespCommand.Create("CONFIG", "RESETSTAT"));
+        }
+    }
+
+    /// <summary>Calls per command Redis ran since the last reset, leaving out the driver's own and keep-alive pings.</summary>
+    public async Task<IReadOnlyDictionary<string, long>?> RedisCommandsAsync()
+    {
+        if (_admin is null)
+        {
+            return null;
+        }
+        // cmdstat_evalsha:calls=200,usec=…
+        var info = (await _admin.ExecuteAsync(RespCommand.Create("INFO", "commandstats"))).AsString()!;
+        return info.Split('\n', StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith("cmdstat_", StringComparison.Ordinal))
+            .Select(l => (Name: l["cmdstat_".Length..l.IndexOf(':', StringComparison.Ordinal)], Calls: long.Parse(l.Split("calls=")[1].Split(',')[0], CultureInfo.InvariantCulture)))
+            .Where(c => c.Name is not ("ping" or "info") && !c.Name.StartsWith("config", StringComparison.Ordinal))
+            .ToDictionary(c => c.Name, c => c.Calls);
+    }
+
+    /// <summary>redis-server's CPU time (user + system) in ms, from INFO cpu; null on the memory back-end.</summary>
+    public async Task<double?> RedisCpuMsAsync()
+    {
+        if (_admin is null)
+        {
+            return null;
+        }
+        var info = (await _admin.ExecuteAsync(RespCommand.Create("INFO", "cpu"))).AsString()!;
+        return info.Split('\n', StringSplitOptions.TrimEntries)
+            .Where(l => l.StartsWith("used_cpu_sys:", StringComparison.Ordinal) || l.StartsWith("used_cpu_user:", StringComparison.Ordinal))
+            .Sum(l => double.Parse(l.Split(':')[1], CultureInfo.InvariantCulture)) * 1000;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var host in Hosts)
+        {
+            await host.DisposeAsync();
+        }
+        if (_admin is not null)
+        {
+            await _admin.DisposeAsync();
+        }
+        if (_redis is not null)
+        {
+            await _redis.DisposeAsync();
+        }
+    }
+
+    private static string BenchHostDll
+    {
+        get
+        {
+            // …/benchmarks/ServerEvents.LoadDriver/bin/{Configuration}/net10.0/ → the bench host built alongside.
+            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var benchmarks = framework.Parent!.Parent!.Parent!.Parent!.FullName;
+            return Path.Combine(benchmarks, "ServerEvents.BenchHost", "bin", framework.Parent.Name, framework.Name, "ServerEvents.BenchHost.dll");
+        }
+    }
+}

@@ -1,0 +1,193 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace ServerEvents.LoadDriver;
+
+/// <summary>
+/// Runs one <see cref="Scenario"/> from start to finish, each phase under its own time bound: start the servers,
+/// connect the subscribers (server memory measured around it), probe until every subscriber is reachable through
+/// its group on every server, publish, wait for the last delivery, tally.
+/// </summary>
+public static class ScenarioRunner
+{
+    private static readonly TimeSpan ConnectBound = TimeSpan.FromMinutes(3);
+    private static readonly TimeSpan ProbeBound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan KeepAlivePeriod = TimeSpan.FromSeconds(10);
+    private const int WarmUpNotifies = 300;
+    private const int WarmUpDeliveries = 300_000;
+
+    public static async Task<Result> RunAsync(Scenario scenario, TextWriter progress)
+    {
+        var problems = new List<string>();
+        await using var cluster = await BenchCluster.StartAsync(scenario.Backend, scenario.Servers);
+        var subscribers = new List<BenchSubscriber>();
+        using var stopKeepAlive = new CancellationTokenSource();
+        var keepAlive = Task.CompletedTask;
+        try
+        {
+            // A first few connections warm up every code path, so the memory baseline excludes JIT and pools.
+            var warm = Math.Min(scenario.Subscribers, Math.Max(scenario.Servers * 5, scenario.Subscribers / 100));
+            await ConnectAsync(scenario, cluster, subscribers, 0, warm, progress);
+            var baseline = await cluster.StatsAsync(memory: true);
+            await ConnectAsync(scenario, cluster, subscribers, warm, scenario.Subscribers, progress);
+            var connected = await cluster.StatsAsync(memory: true);
+            var added = Math.Max(1, scenario.Subscribers - warm);
+            var managedPerConnection = (connected.Sum(s => s.GcHeapBytes) - baseline.Sum(s => s.GcHeapBytes)) / (double)added;
+            var workingSetPerConnection = (connected.Sum(s => s.WorkingSetBytes) - baseline.Sum(s => s.WorkingSetBytes)) / (double)added;
+            keepAlive = KeepAliveAsync(subscribers, stopKeepAlive.Token);
+
+            await ProbeAsync(scenario, cluster, subscribers, progress, problems);
+            // Warm-up at full speed, ignored by the tallies: the JIT's tiering settles before anything is measured.
+            var warmUp = Math.Max(scenario.Targets, Math.Min(WarmUpNotifies, WarmUpDeliveries * scenario.Targets / scenario.Subscribers));
+            await cluster.PublishAsync(scenario, warmUp, "cmd.probe", rate: 0);
+            await Task.Delay(500);
+
+            var count = scenario.PerSubscriber * scenario.Targets;
+            await cluster.ResetRedisStatsAsync();
+            var cpuBefore = await cluster.StatsAsync();
+            var redisCpuBefore = await cluster.RedisCpuMsAsync();
+            var driverCpuBefore = MachineCpu.DriverMs();
+            var busyBefore = MachineCpu.Read();
+            var started = Stopwatch.GetTimestamp();
+            progress.WriteLine($"  publishing {count} notifies at {scenario.RateText}");
+            var failures = await cluster.PublishAsync(scenario, count, "cmd.bench", scenario.Rate);
+            var deadline = DateTime.UtcNow + DeliveryBound(scenario);
+            while (!subscribers.All(s => s.Tally.Complete) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20);
+            }
+            var busy = MachineCpu.BusyPercentSince(busyBefore);
+            var driverCpu = MachineCpu.DriverMs() - driverCpuBefore;
+            var cpuAfter = await cluster.StatsAsync();
+            var redisCpu = await cluster.RedisCpuMsAsync() - redisCpuBefore;
+            var commands = await cluster.RedisCommandsAsync();
+
+            await stopKeepAlive.CancelAsync();
+            await keepAlive;
+            var tallies = subscribers.Select(s => s.Tally).ToList();
+            await DisposeAllAsync(subscribers); // the read loops stop before their tallies are read
+            var lastAt = tallies.Max(t => t.LastReceivedAt);
+            var elapsed = lastAt > started ? Stopwatch.GetElapsedTime(started, lastAt).TotalSeconds : double.NaN;
+            var latencies = new float[tallies.Sum(t => t.LatenciesMs.Count)];
+            var filled = 0;
+            foreach (var tally in tallies)
+            {
+                foreach (var latency in tally.LatenciesMs)
+                {
+                    latencies[filled++] = latency;
+                }
+            }
+            Array.Sort(latencies);
+            long delivered = latencies.Length;
+            var closed = tallies.Where(t => t.Closed is not null).ToList();
+            if (closed.Count > 0)
+            {
+                problems.Add($"{closed.Count} connections closed by the server (first: {closed[0].Closed})");
+            }
+            if (tallies.Sum(t => t.Strays) is var strays and > 0)
+            {
+                problems.Add($"{strays} messages reached a subscriber they were not sent to");
+            }
+            return new Result(scenario,
+                DeliveredPerSecond: delivered / elapsed,
+                P50: Percentile(latencies, 0.50), P90: Percentile(latencies, 0.90), P99: Percentile(latencies, 0.99),
+                Max: latencies.Length == 0 ? double.NaN : latencies[^1],
+                Delivered: delivered,
+                Lost: ((long)count / scenario.Targets * scenario.Subscribers) - delivered,
+                Duplicates: tallies.Sum(t => (long)t.Duplicates),
+                OutOfOrder: tallies.Sum(t => (long)t.OutOfOrder),
+                PublishFailures: failures,
+                ServerCpuMicrosPerDelivery: delivered == 0 ? double.NaN : (cpuAfter.Sum(s => s.CpuMs) - cpuBefore.Sum(s => s.CpuMs)) * 1000 / delivered,
+                DriverCpuMicrosPerDelivery: delivered == 0 ? double.NaN : driverCpu * 1000 / delivered,
+                RedisCpuMicrosPerNotify: redisCpu * 1000 / count,
+                MachineBusyPercent: busy,
+                RedisCommandsPerNotify: commands?.Values.Sum() / (double)count,
+                RedisEvalshaPerNotify: commands is null ? null : commands.GetValueOrDefault("evalsha") / (double)count,
+                ServerWorkingSetMB: connected.Sum(s => s.WorkingSetBytes) / 1048576.0,
+                ManagedBytesPerConnection: managedPerConnection,
+                WorkingSetBytesPerConnection: workingSetPerConnection,
+                ElapsedSeconds: elapsed,
+                Problems: problems);
+        }
+        finally
+        {
+            await stopKeepAlive.CancelAsync();
+            await keepAlive.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+            await DisposeAllAsync(subscribers);
+        }
+    }
+
+    // Generous: every message must have been published, plus time to drain queues at a rate well below capacity.
+    private static TimeSpan DeliveryBound(Scenario scenario) =>
+        TimeSpan.FromSeconds(30 + ((double)scenario.Messages * scenario.Subscribers / scenario.Targets / 20_000));
+
+    private static async Task ConnectAsync(Scenario scenario, BenchCluster cluster, List<BenchSubscriber> subscribers, int from, int to, TextWriter progress)
+    {
+        using var bound = new CancellationTokenSource(ConnectBound);
+        var connected = new BenchSubscriber[to - from];
+        var done = 0;
+        await Parallel.ForEachAsync(Enumerable.Range(from, to - from), new ParallelOptions { MaxDegreeOfParallelism = 32, CancellationToken = bound.Token }, async (i, ct) =>
+        {
+            var server = cluster.Hosts[i % cluster.Hosts.Count].BaseUri;
+            var tally = new Tally(scenario.PerSubscriber);
+            connected[i - from] = scenario.Transport == "sse"
+                ? await SseSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct)
+                : await HubSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct);
+            if (Interlocked.Increment(ref done) % 1000 == 0)
+            {
+                progress.WriteLine($"  {from + done}/{scenario.Subscribers} subscribers connected");
+            }
+        });
+        subscribers.AddRange(connected);
+    }
+
+    // A subscriber is reachable once a probe sent through its target group arrives: that proves the group
+    // membership on every server, which no presence count can.
+    private static async Task ProbeAsync(Scenario scenario, BenchCluster cluster, List<BenchSubscriber> subscribers, TextWriter progress, List<string> problems)
+    {
+        var deadline = DateTime.UtcNow + ProbeBound;
+        var rounds = 0;
+        while (DateTime.UtcNow < deadline)
+        {
+            await cluster.PublishAsync(scenario, scenario.Targets, "cmd.probe", rate: 0);
+            rounds++;
+            await Task.Delay(200);
+            var waiting = subscribers.Count(s => !s.Tally.Ready);
+            if (waiting == 0)
+            {
+                progress.WriteLine($"  all {subscribers.Count} subscribers reachable after {rounds} probe round(s)");
+                return;
+            }
+        }
+        var missing = subscribers.Count(s => !s.Tally.Ready);
+        problems.Add(string.Create(CultureInfo.InvariantCulture, $"{missing} subscribers never received a probe within {ProbeBound.TotalSeconds} s"));
+    }
+
+    private static async Task KeepAliveAsync(List<BenchSubscriber> subscribers, CancellationToken stop)
+    {
+        using var timer = new PeriodicTimer(KeepAlivePeriod);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop))
+            {
+                foreach (var subscriber in subscribers)
+                {
+                    await subscriber.PingAsync().ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Stopped.
+        }
+    }
+
+    private static async Task DisposeAllAsync(List<BenchSubscriber> subscribers)
+    {
+        await Parallel.ForEachAsync(subscribers, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (s, _) => await s.DisposeAsync());
+        subscribers.Clear();
+    }
+
+    private static double Percentile(float[] sorted, double p) =>
+        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
+}

@@ -1,0 +1,52 @@
+using ServerEvents.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace ServerEvents.Tests.Benchmarks;
+
+/// <summary>
+/// The load driver at toy sizes, every scenario kind and both transports on both back-ends. Nothing here is a
+/// performance assertion: it proves the driver still runs, and that its tallies are exact — every message
+/// counted once, none lost — on real server processes and a real redis-server.
+/// </summary>
+[Trait("Category", "Redis")]
+public sealed class LoadDriverTests(ITestOutputHelper output)
+{
+    private static string Dll
+    {
+        get
+        {
+            var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
+            var path = RepoPaths.Of("benchmarks", "ServerEvents.LoadDriver", "bin", framework.Parent!.Name, framework.Name, "ServerEvents.LoadDriver.dll");
+            return File.Exists(path) ? path : throw new FileNotFoundException($"Build the solution first: {path} is missing.");
+        }
+    }
+
+    [Fact]
+    public async Task Every_scenario_kind_delivers_exactly_once_on_both_back_ends()
+    {
+        var outcome = await ProcessRunner.RunAsync("dotnet",
+            [Dll, "--run", "broadcast,memory,1,hub,20,100,0", "--run", "broadcast,redis,2,sse,12,60,100", "--run", "channels,redis,2,hub,30,60,0", "--run", "users,redis,3,sse,9,27,0"],
+            TimeSpan.FromMinutes(3));
+        output.WriteLine(outcome.Stdout);
+        output.WriteLine(outcome.Stderr);
+        Assert.Equal(0, outcome.ExitCode);
+        var rows = outcome.Stdout.Split('\n').Where(l => l.StartsWith("| broadcast", StringComparison.Ordinal) || l.StartsWith("| channels", StringComparison.Ordinal) || l.StartsWith("| users", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, rows.Count);
+        foreach (var row in rows)
+        {
+            var cells = row.Split('|', StringSplitOptions.TrimEntries);
+            Assert.Equal(["0", "0", "0"], cells[13..16]); // lost, duplicates, out of order
+        }
+    }
+
+    [Fact]
+    public async Task A_malformed_scenario_is_refused_with_the_expected_form()
+    {
+        var outcome = await ProcessRunner.RunAsync("dotnet", [Dll, "--run", "broadcast,memory,3,hub,10,10,0"], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("memory back-end serves one server", outcome.Stderr);
+        outcome = await ProcessRunner.RunAsync("dotnet", [Dll, "--run", "fanout,redis,3"], TimeSpan.FromMinutes(1));
+        Assert.Equal(2, outcome.ExitCode);
+        Assert.Contains("kind,backend,servers,transport,subscribers,messages,rate", outcome.Stderr);
+    }
+}
