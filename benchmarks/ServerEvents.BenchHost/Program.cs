@@ -40,22 +40,27 @@ app.Use((http, next) =>
 app.UseWebSockets();
 app.MapServerEvents("/hub");
 app.MapServerEventsSse();
+app.MapHub<PlainHub>("/plain"); // the load driver's reference: what a bare SignalR hub connection costs
 app.MapPost("/bench/publish", (PublishRequest request, IServerEvents events) => Publisher.RunAsync(request, events));
 app.MapGet("/bench/stats", (bool? memory) =>
 {
     using var process = Process.GetCurrentProcess();
     var cpuMs = process.TotalProcessorTime.TotalMilliseconds;
+    var allocatedBytes = GC.GetTotalAllocatedBytes(precise: false);
     if (memory != true)
     {
-        return new { cpuMs, workingSetBytes = 0L, gcHeapBytes = 0L };
+        return new { cpuMs, allocatedBytes, workingSetBytes = 0L, gcHeapBytes = 0L };
     }
     // Live managed bytes need full collections; they run only for memory readings, outside CPU windows.
     GC.Collect();
     GC.WaitForPendingFinalizers();
     var gcHeapBytes = GC.GetTotalMemory(forceFullCollection: true);
     process.Refresh();
-    return new { cpuMs, workingSetBytes = process.WorkingSet64, gcHeapBytes };
+    return new { cpuMs, allocatedBytes, workingSetBytes = process.WorkingSet64, gcHeapBytes };
 });
 await app.StartAsync();
 Console.WriteLine($"bench host listening on {app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()}");
 await app.WaitForShutdownAsync();
+
+/// <summary>A hub with no Server Events on it, on SignalR's own lifetime manager.</summary>
+internal sealed class PlainHub : Microsoft.AspNetCore.SignalR.Hub;

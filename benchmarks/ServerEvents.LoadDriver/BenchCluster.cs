@@ -8,7 +8,7 @@ using ServerEvents.Tests.Fixtures;
 namespace ServerEvents.LoadDriver;
 
 /// <summary>Process figures one bench host reports.</summary>
-public sealed record HostStats(double CpuMs, long WorkingSetBytes, long GcHeapBytes);
+public sealed record HostStats(double CpuMs, long AllocatedBytes, long WorkingSetBytes, long GcHeapBytes);
 
 /// <summary>
 /// The servers of one run: a redis-server of its own (Redis back-end) and N bench host processes, plus the
@@ -74,7 +74,7 @@ public sealed class BenchCluster : IAsyncDisposable
         {
             using var json = JsonDocument.Parse(await Http.GetStringAsync(new Uri(host.BaseUri, memory ? "/bench/stats?memory=true" : "/bench/stats")));
             var root = json.RootElement;
-            stats.Add(new HostStats(root.GetProperty("cpuMs").GetDouble(), root.GetProperty("workingSetBytes").GetInt64(), root.GetProperty("gcHeapBytes").GetInt64()));
+            stats.Add(new HostStats(root.GetProperty("cpuMs").GetDouble(), root.GetProperty("allocatedBytes").GetInt64(), root.GetProperty("workingSetBytes").GetInt64(), root.GetProperty("gcHeapBytes").GetInt64()));
         }
         return stats;
     }

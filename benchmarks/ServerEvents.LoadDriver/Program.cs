@@ -33,9 +33,15 @@ var results = new List<(string Section, Result Result)>();
 Console.WriteLine(ResultTable.Header);
 for (var i = 0; i < entries.Count; i++)
 {
-    var (section, scenario) = entries[i];
-    Console.Error.WriteLine($"[{i + 1}/{entries.Count}] {scenario}");
-    var result = await ScenarioRunner.RunAsync(scenario, Console.Error);
+    var (section, scenario, runs) = entries[i];
+    var attempts = new List<Result>();
+    for (var run = 1; run <= runs; run++)
+    {
+        Console.Error.WriteLine($"[{i + 1}/{entries.Count}] {scenario}{(runs > 1 ? $" (run {run} of {runs})" : "")}");
+        attempts.Add(await ScenarioRunner.RunAsync(scenario, Console.Error));
+    }
+    // The median run by throughput; a run that lost or duplicated anything is reported whatever its speed.
+    var result = attempts.FirstOrDefault(a => !a.Exact) ?? attempts.OrderBy(a => a.DeliveredPerSecond).ElementAt(attempts.Count / 2);
     results.Add((section, result));
     Console.WriteLine(ResultTable.Row(result));
     foreach (var problem in result.Problems)

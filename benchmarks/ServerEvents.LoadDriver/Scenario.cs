@@ -44,6 +44,9 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
         _ => ("channel", "bench"),
     };
 
+    /// <summary>A bare SignalR hub without Server Events: the reference for memory per connection; nothing is published.</summary>
+    public bool IsReference => Transport == "signalr";
+
     public string RateText => Rate > 0 ? Rate.ToString("0", CultureInfo.InvariantCulture) + "/s" : "max";
 
     public override string ToString() =>
@@ -53,14 +56,15 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
     public static Scenario Parse(string text)
     {
         var p = text.Split(',', StringSplitOptions.TrimEntries);
-        if (p.Length != 7 || p[1] is not ("memory" or "redis") || p[3] is not ("hub" or "sse")
+        if (p.Length != 7 || p[1] is not ("memory" or "redis") || p[3] is not ("hub" or "sse" or "signalr")
             || !int.TryParse(p[2], CultureInfo.InvariantCulture, out var servers) || servers < 1
             || !int.TryParse(p[4], CultureInfo.InvariantCulture, out var subscribers) || subscribers < 1
             || !int.TryParse(p[5], CultureInfo.InvariantCulture, out var messages) || messages < 1
             || !double.TryParse(p[6], CultureInfo.InvariantCulture, out var rate) || rate < 0)
         {
             throw new FormatException($"'{text}' is not kind,backend,servers,transport,subscribers,messages,rate "
-                + "(e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis, transport hub|sse, rate 0 = max).");
+                + "(e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis, transport hub|sse|signalr, rate 0 = max; "
+                + "signalr = a bare SignalR hub, connections and memory only).");
         }
         if (p[1] == "memory" && servers != 1)
         {
@@ -93,6 +97,7 @@ public sealed record Result(
     long OutOfOrder,
     int PublishFailures,
     double ServerCpuMicrosPerDelivery,
+    double ServerAllocatedBytesPerDelivery,
     double DriverCpuMicrosPerDelivery,
     double? RedisCpuMicrosPerNotify,
     double MachineBusyPercent,
@@ -104,6 +109,11 @@ public sealed record Result(
     double ElapsedSeconds,
     IReadOnlyList<string> Problems)
 {
+    /// <summary>A run that only connected (a <see cref="Scenario.IsReference"/> hub) and measured memory.</summary>
+    public static Result MemoryOnly(Scenario scenario, double serverWorkingSetMB, double managedPerConnection, double workingSetPerConnection, IReadOnlyList<string> problems) =>
+        new(scenario, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0, 0, 0, 0, 0, double.NaN, double.NaN, double.NaN, null, double.NaN, null, null,
+            serverWorkingSetMB, managedPerConnection, workingSetPerConnection, double.NaN, problems);
+
     /// <summary>Every message reached every subscriber exactly once, in order.</summary>
     public bool Exact => Lost == 0 && Duplicates == 0 && OutOfOrder == 0 && PublishFailures == 0 && Problems.Count == 0;
 }

@@ -34,6 +34,10 @@ public static class ScenarioRunner
             var added = Math.Max(1, scenario.Subscribers - warm);
             var managedPerConnection = (connected.Sum(s => s.GcHeapBytes) - baseline.Sum(s => s.GcHeapBytes)) / (double)added;
             var workingSetPerConnection = (connected.Sum(s => s.WorkingSetBytes) - baseline.Sum(s => s.WorkingSetBytes)) / (double)added;
+            if (scenario.IsReference)
+            {
+                return Result.MemoryOnly(scenario, connected.Sum(s => s.WorkingSetBytes) / 1048576.0, managedPerConnection, workingSetPerConnection, problems);
+            }
             keepAlive = KeepAliveAsync(subscribers, stopKeepAlive.Token);
 
             await ProbeAsync(scenario, cluster, subscribers, progress, problems);
@@ -98,6 +102,7 @@ public static class ScenarioRunner
                 OutOfOrder: tallies.Sum(t => (long)t.OutOfOrder),
                 PublishFailures: failures,
                 ServerCpuMicrosPerDelivery: delivered == 0 ? double.NaN : (cpuAfter.Sum(s => s.CpuMs) - cpuBefore.Sum(s => s.CpuMs)) * 1000 / delivered,
+                ServerAllocatedBytesPerDelivery: delivered == 0 ? double.NaN : (cpuAfter.Sum(s => s.AllocatedBytes) - cpuBefore.Sum(s => s.AllocatedBytes)) / (double)delivered,
                 DriverCpuMicrosPerDelivery: delivered == 0 ? double.NaN : driverCpu * 1000 / delivered,
                 RedisCpuMicrosPerNotify: redisCpu * 1000 / count,
                 MachineBusyPercent: busy,
@@ -132,7 +137,7 @@ public static class ScenarioRunner
             var tally = new Tally(scenario.PerSubscriber);
             connected[i - from] = scenario.Transport == "sse"
                 ? await SseSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct)
-                : await HubSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct);
+                : await HubSubscriber.ConnectAsync(new Uri(server, scenario.IsReference ? "/plain" : "/hub"), scenario.QueryOf(i), tally, ct);
             if (Interlocked.Increment(ref done) % 1000 == 0)
             {
                 progress.WriteLine($"  {from + done}/{scenario.Subscribers} subscribers connected");

@@ -95,11 +95,11 @@ public sealed class HubSubscriber : BenchSubscriber
 
     private HubSubscriber(ClientWebSocket socket, Tally tally) : base(tally) => _socket = socket;
 
-    public static async Task<BenchSubscriber> ConnectAsync(Uri server, string query, Tally tally, CancellationToken cancellationToken)
+    public static async Task<BenchSubscriber> ConnectAsync(Uri hub, string query, Tally tally, CancellationToken cancellationToken)
     {
         var socket = new ClientWebSocket();
         socket.Options.KeepAliveInterval = TimeSpan.Zero;
-        var uri = new UriBuilder(new Uri(server, "/hub?" + query)) { Scheme = "ws" }.Uri;
+        var uri = new UriBuilder(hub) { Scheme = "ws", Query = query }.Uri;
         await socket.ConnectAsync(uri, cancellationToken);
         await socket.SendAsync(Handshake, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
         var subscriber = new HubSubscriber(socket, tally);

@@ -1,7 +1,7 @@
 namespace ServerEvents.LoadDriver;
 
-/// <summary>A scenario and the report section it belongs to.</summary>
-public sealed record SuiteEntry(string Section, Scenario Scenario);
+/// <summary>A scenario, the report section it belongs to, and how many runs its figures are the median of.</summary>
+public sealed record SuiteEntry(string Section, Scenario Scenario, int Runs = 1);
 
 /// <summary>
 /// The two suites. Quick (a few minutes) covers every section at small sizes; full is the matrix:
@@ -24,31 +24,42 @@ public static class Suites
         new(Transports, new("broadcast", "redis", 3, "sse", 300, 2000, 0)),
         new(Transports, new("broadcast", "redis", 3, "sse", 300, 1200, 200)),
         .. TargetedRuns(300),
-        new(Idle, new("broadcast", "redis", 3, "hub", 1500, 20, 10)),
-        new(Idle, new("broadcast", "redis", 3, "sse", 1500, 20, 10)),
+        .. IdleRuns(1500, 20),
     ];
 
     public static IReadOnlyList<SuiteEntry> Full { get; } =
     [
-        .. MaxRateRuns([300, 1000, 3000], messages: n => n switch { <= 300 => 5000, <= 1000 => 2000, _ => 600 }),
+        .. MaxRateRuns([300, 1000, 3000], messages: n => n switch { <= 300 => 5000, <= 1000 => 2000, _ => 600 }, runs: 3),
         .. FixedRateRuns([300, 1000, 3000], seconds: 15),
-        new(Transports, new("broadcast", "memory", 1, "sse", 1000, 2000, 0)),
-        new(Transports, new("broadcast", "redis", 3, "sse", 1000, 2000, 0)),
+        new(Transports, new("broadcast", "memory", 1, "sse", 1000, 2000, 0), Runs: 3),
+        new(Transports, new("broadcast", "redis", 3, "sse", 1000, 2000, 0), Runs: 3),
         new(Transports, new("broadcast", "redis", 3, "sse", 300, 3000, 200)),
         .. TargetedRuns(1000),
-        new(Idle, new("broadcast", "redis", 3, "hub", 10_000, 30, 10)),
-        new(Idle, new("broadcast", "redis", 3, "sse", 10_000, 30, 10)),
+        .. IdleRuns(10_000, 20),
     ];
 
-    private static IEnumerable<SuiteEntry> MaxRateRuns(int[] counts, Func<int, int> messages) =>
+    /// <summary>What a reader of each section should know about how its rows were taken.</summary>
+    public static IReadOnlyDictionary<string, string> Notes { get; } = new Dictionary<string, string>
+    {
+        [MaxRate] = "One publisher with 64 notifies in flight, every subscriber in one channel. At max rate this machine's figures move by "
+            + "±30 % from run to run, so in full mode each row is the median run (by delivered/s) of three.",
+        [FixedRate] = "The same delivery load at every size — 60,000 deliveries/s, i.e. 200 msg/s to 300 subscribers — so that the curve "
+            + "shows the cost of fan-out width rather than of overload.",
+        [Transports] = "The same broadcast to SSE subscribers of the bridge (`/event-stream`), read as EventSource reads them.",
+        [Targeted] = "`channels`: channels of 10 members, notifies round-robin over them (10 deliveries per notify). `users`: one user id "
+            + "per subscriber, `NotifyUserId` round-robin (1 delivery per notify), the per-notify cost laid bare.",
+        [Idle] = "Connections measured for memory (live managed heap after full collections, and RSS, between a warm-up batch and all "
+            + "connections), then a few notifies at 2/s prove that every connection is live. `signalr` is a bare SignalR hub on the "
+            + "same server — no Server Events — as the reference for what SignalR and Kestrel cost per connection.",
+    };
+
+    private static IEnumerable<SuiteEntry> MaxRateRuns(int[] counts, Func<int, int> messages, int runs = 1) =>
         counts.SelectMany(n => new SuiteEntry[]
         {
-            new(MaxRate, new("broadcast", "memory", 1, "hub", n, messages(n), 0)),
-            new(MaxRate, new("broadcast", "redis", 3, "hub", n, messages(n), 0)),
+            new(MaxRate, new("broadcast", "memory", 1, "hub", n, messages(n), 0), runs),
+            new(MaxRate, new("broadcast", "redis", 3, "hub", n, messages(n), 0), runs),
         });
 
-    // The same delivery load at every size — 60,000 deliveries/s, i.e. 200 msg/s to 300 subscribers — so that
-    // the latency curve shows the cost of fan-out width, not of overload.
     private static IEnumerable<SuiteEntry> FixedRateRuns(int[] counts, int seconds) =>
         counts.SelectMany(n =>
         {
@@ -60,6 +71,16 @@ public static class Suites
             }
             return runs;
         });
+
+    // 2 notifies/s: 20,000 deliveries/s at 10,000 connections, well inside capacity.
+    private static IEnumerable<SuiteEntry> IdleRuns(int connections, int notifies) =>
+    [
+        new(Idle, new("broadcast", "memory", 1, "signalr", connections, 1, 0)),
+        new(Idle, new("broadcast", "memory", 1, "hub", connections, notifies, 2)),
+        new(Idle, new("broadcast", "memory", 1, "sse", connections, notifies, 2)),
+        new(Idle, new("broadcast", "redis", 3, "hub", connections, notifies, 2)),
+        new(Idle, new("broadcast", "redis", 3, "sse", connections, notifies, 2)),
+    ];
 
     private static IEnumerable<SuiteEntry> TargetedRuns(int subscribers) =>
     [

@@ -23,7 +23,7 @@ public sealed class SvgChart(string title, string xLabel, string yLabel, bool lo
     /// <summary>The chart as an SVG group placed at (<paramref name="left"/>, <paramref name="top"/>).</summary>
     public string Render(double left, double top, double width, double height)
     {
-        const double PadLeft = 70, PadRight = 20, PadTop = 34, PadBottom = 48;
+        const double PadLeft = 70, PadRight = 150, PadTop = 34, PadBottom = 48;
         var plotW = width - PadLeft - PadRight;
         var plotH = height - PadTop - PadBottom;
         var points = _series.SelectMany(s => s.Points).ToList();
@@ -77,8 +77,8 @@ public sealed class SvgChart(string title, string xLabel, string yLabel, bool lo
             {
                 svg.Append(I($"<circle cx=\"{X(p.X):0.#}\" cy=\"{Y(p.Y):0.#}\" r=\"3.5\" fill=\"{color}\"><title>{E(name)}: {Short(p.Y)} at {p.X:N0}</title></circle>"));
             }
-            svg.Append(I($"<rect x=\"{PadLeft + 10}\" y=\"{legendY}\" width=\"14\" height=\"4\" fill=\"{color}\"/>"));
-            svg.Append(I($"<text x=\"{PadLeft + 30}\" y=\"{legendY + 6}\">{E(name)}</text>"));
+            svg.Append(I($"<rect x=\"{PadLeft + plotW + 10}\" y=\"{legendY}\" width=\"14\" height=\"4\" fill=\"{color}\"/>"));
+            svg.Append(I($"<text x=\"{PadLeft + plotW + 30}\" y=\"{legendY + 6}\">{E(name)}</text>"));
             legendY += 16;
         }
         svg.Append("</g>");

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Text;
 using System.Text;
 
@@ -24,7 +23,22 @@ public sealed class RespCommand
     /// <summary>Encodes a command; arguments may be strings, byte arrays, memory, or integers.</summary>
     public static RespCommand Create(string name, params object?[] args)
     {
-        var builder = new Builder(name, args.Length);
+        ArgumentNullException.ThrowIfNull(args);
+        // Sized exactly up front: a publish command carries the whole payload, which is then copied once.
+        var size = PrefixSize(args.Length + 1) + BulkSize(Encoding.UTF8.GetByteCount(name));
+        foreach (var arg in args)
+        {
+            size += BulkSize(arg switch
+            {
+                string s => Encoding.UTF8.GetByteCount(s),
+                byte[] b => b.Length,
+                ReadOnlyMemory<byte> m => m.Length,
+                long l => Digits(l),
+                int i => Digits(i),
+                _ => 0, // Add below reports the bad argument
+            });
+        }
+        var builder = new Builder(name, args.Length, size);
         foreach (var arg in args)
         {
             builder.Add(arg);
@@ -32,16 +46,29 @@ public sealed class RespCommand
         return builder.Build();
     }
 
+    private static int BulkSize(int length) => PrefixSize(length) + length + 2;
+
+    private static int PrefixSize(long value) => Digits(value) + 3;
+
+    private static int Digits(long value)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        Utf8Formatter.TryFormat(value, digits, out var written);
+        return written;
+    }
+
     /// <summary>Writes <c>*N</c> then each argument as a bulk string.</summary>
     internal sealed class Builder
     {
-        private readonly ArrayBufferWriter<byte> _buffer = new(64);
         private readonly string _name;
         private readonly int _expected;
+        private byte[] _buffer;
+        private int _written;
         private int _count;
 
-        public Builder(string name, int argumentCount)
+        public Builder(string name, int argumentCount, int capacity = 64)
         {
+            _buffer = new byte[capacity];
             _name = name;
             _expected = argumentCount + 1;
             WritePrefix((byte)'*', _expected);
@@ -63,11 +90,10 @@ public sealed class RespCommand
         {
             var length = Encoding.UTF8.GetByteCount(value);
             WritePrefix((byte)'$', length);
-            var span = _buffer.GetSpan(length + 2);
+            var span = Reserve(length + 2);
             Encoding.UTF8.GetBytes(value, span);
             span[length] = (byte)'\r';
             span[length + 1] = (byte)'\n';
-            _buffer.Advance(length + 2);
             _count++;
             return this;
         }
@@ -75,11 +101,10 @@ public sealed class RespCommand
         public Builder Add(ReadOnlySpan<byte> value)
         {
             WritePrefix((byte)'$', value.Length);
-            var span = _buffer.GetSpan(value.Length + 2);
+            var span = Reserve(value.Length + 2);
             value.CopyTo(span);
             span[value.Length] = (byte)'\r';
             span[value.Length + 1] = (byte)'\n';
-            _buffer.Advance(value.Length + 2);
             _count++;
             return this;
         }
@@ -97,17 +122,29 @@ public sealed class RespCommand
             {
                 throw new InvalidOperationException($"{_name}: declared {_expected} parts but wrote {_count}.");
             }
-            return new RespCommand(_name, _buffer.WrittenSpan.ToArray());
+            return new RespCommand(_name, _written == _buffer.Length ? _buffer : _buffer.AsSpan(0, _written).ToArray());
         }
 
         private void WritePrefix(byte type, long value)
         {
-            var span = _buffer.GetSpan(24);
-            span[0] = type;
-            Utf8Formatter.TryFormat(value, span[1..], out var written);
-            span[written + 1] = (byte)'\r';
-            span[written + 2] = (byte)'\n';
-            _buffer.Advance(written + 3);
+            Span<byte> prefix = stackalloc byte[24];
+            prefix[0] = type;
+            Utf8Formatter.TryFormat(value, prefix[1..], out var written);
+            prefix[written + 1] = (byte)'\r';
+            prefix[written + 2] = (byte)'\n';
+            prefix[..(written + 3)].CopyTo(Reserve(written + 3));
+        }
+
+        // The next `length` bytes of the buffer, marked written; grows by doubling when a size was not given.
+        private Span<byte> Reserve(int length)
+        {
+            if (_written + length > _buffer.Length)
+            {
+                Array.Resize(ref _buffer, Math.Max(_buffer.Length * 2, _written + length));
+            }
+            var span = _buffer.AsSpan(_written, length);
+            _written += length;
+            return span;
         }
     }
 }

@@ -119,6 +119,21 @@ public sealed class RespReaderTests
         Assert.Throws<ArgumentNullException>(() => RespCommand.Create("GET", [null]));
     }
 
+    [Fact]
+    public void Commands_encode_every_argument_kind_exactly_whatever_the_buffer_started_at()
+    {
+        var payload = new byte[5000];
+        Array.Fill(payload, (byte)'x');
+        var command = RespCommand.Create("EVALSHA", "", -7, int.MaxValue, long.MinValue, (ReadOnlyMemory<byte>)payload.AsMemory(0, 3), payload);
+        var expected = "*7\r\n$7\r\nEVALSHA\r\n$0\r\n\r\n$2\r\n-7\r\n$10\r\n2147483647\r\n$20\r\n-9223372036854775808\r\n$3\r\nxxx\r\n"
+            + "$5000\r\n" + new string('x', 5000) + "\r\n";
+        Assert.Equal(expected, Encoding.UTF8.GetString(command.Encoded));
+        // The fluent builder starts small and grows.
+        var built = new RespCommand.Builder("EVALSHA", 6).Add("").Add(-7).Add(int.MaxValue).Add(long.MinValue).Add(payload.AsSpan(0, 3)).Add(payload).Build();
+        Assert.Equal(expected, Encoding.UTF8.GetString(built.Encoded));
+        Assert.Throws<ArgumentException>(() => RespCommand.Create("GET", 1.5));
+    }
+
     private static List<string> ParseAll(byte[] bytes, out long consumed)
     {
         var reader = new SequenceReader<byte>(new ReadOnlySequence<byte>(bytes));

@@ -37,17 +37,6 @@ internal sealed class RedisScript(string name, string text)
             : reply;
     }
 
-    private static RespCommand Build(string command, string script, IReadOnlyList<string> keys, IReadOnlyList<object> args)
-    {
-        var builder = new RespCommand.Builder(command, 2 + keys.Count + args.Count).Add(script).Add((long)keys.Count);
-        foreach (var key in keys)
-        {
-            builder.Add(key);
-        }
-        foreach (var arg in args)
-        {
-            builder.Add(arg);
-        }
-        return builder.Build();
-    }
+    private static RespCommand Build(string command, string script, IReadOnlyList<string> keys, IReadOnlyList<object> args) =>
+        RespCommand.Create(command, [script, (long)keys.Count, .. keys, .. args]);
 }
