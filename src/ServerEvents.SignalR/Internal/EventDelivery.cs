@@ -35,9 +35,6 @@ internal abstract class EventDelivery
 
     public abstract Task RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
 
-    /// <summary>Assigns the event id; the one place ids come from.</summary>
-    protected abstract long NextEventId();
-
     protected abstract Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken);
 
     protected abstract Task SendGroupAsync(string group, ServerEvent serverEvent, CancellationToken cancellationToken);
@@ -46,9 +43,10 @@ internal abstract class EventDelivery
 
     protected abstract Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, ServerEvent serverEvent, CancellationToken cancellationToken);
 
+    // Id 0: the implementation assigns it, atomically with handing the event over (see HubEventDelivery).
     private ServerEvent Stamp(string? channel, string selector, string json)
     {
         Interlocked.Increment(ref _sent);
-        return new ServerEvent(NextEventId(), channel, selector, json);
+        return new ServerEvent(0, channel, selector, json);
     }
 }

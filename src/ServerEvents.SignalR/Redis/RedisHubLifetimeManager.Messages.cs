@@ -10,8 +10,21 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 {
     private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
 
-    /// <summary>Publishes once per Redis channel and writes to this server's recipients directly.</summary>
-    private async Task PublishAsync(IReadOnlyList<string> channels, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
+    /// <summary>
+    /// Publishes once per Redis channel. Server Events envelopes reach every recipient — this server's own
+    /// included — through the pub/sub stream: Redis runs the publish scripts one at a time, so every server
+    /// receives every event in id order, wherever it was published. Other invocations are written to this
+    /// server's recipients directly (SignalR promises no order across servers for them).
+    /// </summary>
+    /// <param name="channels">Redis channels to publish to.</param>
+    /// <param name="localTargets">This server's recipients, for invocations written directly.</param>
+    /// <param name="localChannels">Channels of this server's own recipients that <paramref name="channels"/> leaves out
+    /// (connection-targeted sends): envelopes are published to them too, to keep the one order.</param>
+    /// <param name="excluded">Connection ids that must not receive the message.</param>
+    /// <param name="methodName">The client method.</param>
+    /// <param name="args">Its arguments.</param>
+    /// <param name="cancellationToken">Stops waiting for Redis.</param>
+    private async Task PublishAsync(IReadOnlyList<string> channels, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string> localChannels, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(methodName);
         await EnsureStartedAsync(cancellationToken);
@@ -20,10 +33,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
             // Where the id counter starts if Redis has none: now, in µs.
             var start = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
-            // Local recipients are written directly, from the read loop as each id comes back: replies arrive in
-            // id order, so this server's own events reach its clients in id order however many are in flight.
-            await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels], [start, body],
-                reply => WriteLocal(localTargets, excluded, EventMessage(serverEvent with { EventId = reply.Integer })), cancellationToken);
+            await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels, .. localChannels], [start, body], cancellationToken);
             return;
         }
         var invocation = new InvocationMessage(methodName, args);
@@ -61,7 +71,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
     }
 
-    /// <summary>Delivers a received event or invocation to local recipients; our own publications were delivered already.</summary>
+    /// <summary>Delivers a received event (whoever published it) or another server's invocation to local recipients.</summary>
     private void Deliver(ReadOnlyMemory<byte> payload, IEnumerable<LocalConnection> targets)
     {
         try
@@ -71,10 +81,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             {
                 var reader = new BackplaneProtocol.Reader(span[start..]);
                 reader.Kind();
-                if (reader.String() == _serverId)
-                {
-                    return;
-                }
+                reader.String(); // origin: our own events come back this way too, in id order with everyone else's
                 var excluded = reader.Strings();
                 var channel = reader.NullableString();
                 var selector = reader.String();

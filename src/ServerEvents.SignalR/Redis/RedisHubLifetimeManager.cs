@@ -10,9 +10,10 @@ namespace ServerEvents.Redis;
 
 /// <summary>
 /// SignalR's scale-out seam on our own Redis client: every send is published once to one Redis channel
-/// (all, group, connection or user) and written directly to this server's own recipients; every server
-/// delivers what it receives to its local connections. Server Events envelopes (<see cref="ServerEvent"/>)
-/// get a cluster-unique id from the same script that publishes them, in one round trip.
+/// (all, group, connection or user), and every server delivers what it receives to its local connections.
+/// Server Events envelopes (<see cref="ServerEvent"/>) get a cluster-unique id from the same script that
+/// publishes them, in one round trip, and reach every recipient — the publisher's own too — through the
+/// pub/sub stream, hence in id order everywhere; other invocations are written to local recipients directly.
 /// </summary>
 /// <typeparam name="THub">The hub type.</typeparam>
 internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IStampsEventIds, IAsyncDisposable
@@ -97,11 +98,11 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
 
     /// <inheritdoc />
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        PublishAsync([_keys.All], _connections.Values, null, methodName, args, cancellationToken);
+        PublishAsync([_keys.All], _connections.Values, [], null, methodName, args, cancellationToken);
 
     /// <inheritdoc />
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        PublishAsync([_keys.All], _connections.Values, excludedConnectionIds, methodName, args, cancellationToken);
+        PublishAsync([_keys.All], _connections.Values, [], excludedConnectionIds, methodName, args, cancellationToken);
 
     /// <inheritdoc />
     public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
@@ -112,19 +113,21 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     {
         ArgumentNullException.ThrowIfNull(connectionIds);
         var local = new List<LocalConnection>();
+        var localChannels = new List<string>();
         var remote = new List<string>();
         foreach (var id in connectionIds.Distinct(StringComparer.Ordinal))
         {
             if (_connections.TryGetValue(id, out var connection))
             {
                 local.Add(connection);
+                localChannels.Add(_keys.Connection(id));
             }
             else
             {
                 remote.Add(_keys.Connection(id));
             }
         }
-        return PublishAsync(remote, local, null, methodName, args, cancellationToken);
+        return PublishAsync(remote, local, localChannels, null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -135,7 +138,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return PublishAsync([_keys.Group(groupName)], _groups.Members(groupName), excludedConnectionIds, methodName, args, cancellationToken);
+        return PublishAsync([_keys.Group(groupName)], _groups.Members(groupName), [], excludedConnectionIds, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -144,21 +147,21 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         ArgumentNullException.ThrowIfNull(groupNames);
         // One serialization and one round trip for all groups; like SignalR's own managers, a connection in
         // several of the groups gets the message once per group.
-        return PublishAsync([.. groupNames.Select(_keys.Group)], groupNames.SelectMany(_groups.Members).ToList(), null, methodName, args, cancellationToken);
+        return PublishAsync([.. groupNames.Select(_keys.Group)], groupNames.SelectMany(_groups.Members).ToList(), [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        return PublishAsync([_keys.User(userId)], _users.Members(userId), null, methodName, args, cancellationToken);
+        return PublishAsync([_keys.User(userId)], _users.Members(userId), [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
     public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
-        return PublishAsync([.. userIds.Select(_keys.User)], userIds.SelectMany(_users.Members).ToList(), null, methodName, args, cancellationToken);
+        return PublishAsync([.. userIds.Select(_keys.User)], userIds.SelectMany(_users.Members).ToList(), [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />

@@ -54,14 +54,7 @@ public sealed class RedisConnection : IAsyncDisposable
     }
 
     /// <summary>Sends a command and returns its reply as is, error replies included.</summary>
-    public Task<RespValue> SendAsync(RespCommand command, CancellationToken cancellationToken = default) =>
-        SendAsync(command, null, cancellationToken);
-
-    /// <summary>
-    /// As <see cref="SendAsync(RespCommand, CancellationToken)"/>, and runs <paramref name="onReply"/> on the read loop
-    /// as the (non-error) reply arrives — in reply order, before the caller resumes. It must be quick and must not block.
-    /// </summary>
-    internal async Task<RespValue> SendAsync(RespCommand command, Action<RespValue>? onReply, CancellationToken cancellationToken)
+    public async Task<RespValue> SendAsync(RespCommand command, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed.IsCancellationRequested, this);
         var session = _session;
@@ -69,7 +62,7 @@ public sealed class RedisConnection : IAsyncDisposable
         {
             throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.");
         }
-        var pending = session.Enqueue(command, onReply);
+        var pending = session.Enqueue(command);
         try
         {
             return await pending.WaitAsync(_options.CommandTimeout, cancellationToken);
@@ -150,9 +143,9 @@ public sealed class RedisConnection : IAsyncDisposable
         /// <summary>Completes with the error that ended this connection.</summary>
         public Task<Exception> Completion => _completion.Task;
 
-        public Task<RespValue> Enqueue(RespCommand command, Action<RespValue>? onReply)
+        public Task<RespValue> Enqueue(RespCommand command)
         {
-            var pending = new Pending(command, onReply);
+            var pending = new Pending(command);
             if (!_queue.Writer.TryWrite(pending))
             {
                 pending.Fail(new RedisConnectionException($"Connection to Redis at {_endPoint} is closed."));
@@ -245,7 +238,7 @@ public sealed class RedisConnection : IAsyncDisposable
         }
     }
 
-    private sealed class Pending(RespCommand command, Action<RespValue>? onReply = null)
+    private sealed class Pending(RespCommand command)
     {
         private readonly TaskCompletionSource<RespValue> _reply = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -253,23 +246,7 @@ public sealed class RedisConnection : IAsyncDisposable
 
         public Task<RespValue> Task => _reply.Task;
 
-        public void Complete(RespValue value)
-        {
-            if (onReply is not null && !value.IsError)
-            {
-                try
-                {
-                    onReply(value);
-                }
-                catch (Exception ex)
-                {
-                    // The read loop must survive a faulty callback; the caller still gets the reply.
-                    _reply.TrySetException(ex);
-                    return;
-                }
-            }
-            _reply.TrySetResult(value);
-        }
+        public void Complete(RespValue value) => _reply.TrySetResult(value);
 
         public void Fail(Exception error) => _reply.TrySetException(error);
     }

@@ -17,20 +17,16 @@ internal sealed class RedisScript(string name, string text)
 
     public string Name { get; } = name;
 
-    public Task<RespValue> RunAsync(RedisConnection connection, IReadOnlyList<string> keys, IReadOnlyList<object> args, CancellationToken cancellationToken = default) =>
-        RunAsync(connection, keys, args, null, cancellationToken);
-
     /// <param name="connection">Where to run it.</param>
     /// <param name="keys">KEYS.</param>
     /// <param name="args">ARGV.</param>
-    /// <param name="onReply">Runs on the connection's read loop when the script's result arrives (see <see cref="RedisConnection"/>).</param>
     /// <param name="cancellationToken">Stops waiting (the script may still run).</param>
-    public async Task<RespValue> RunAsync(RedisConnection connection, IReadOnlyList<string> keys, IReadOnlyList<object> args, Action<RespValue>? onReply, CancellationToken cancellationToken)
+    public async Task<RespValue> RunAsync(RedisConnection connection, IReadOnlyList<string> keys, IReadOnlyList<object> args, CancellationToken cancellationToken = default)
     {
-        var reply = await connection.SendAsync(Build("EVALSHA", _sha, keys, args), onReply, cancellationToken);
+        var reply = await connection.SendAsync(Build("EVALSHA", _sha, keys, args), cancellationToken);
         if (reply.IsError && reply.AsString()!.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
-            reply = await connection.SendAsync(Build("EVAL", text, keys, args), onReply, cancellationToken);
+            reply = await connection.SendAsync(Build("EVAL", text, keys, args), cancellationToken);
         }
         return reply.IsError
             ? throw new RedisServerException($"Script {Name} failed on {connection.Options.EndPoint}: {reply.AsString()}")
