@@ -28,6 +28,13 @@ public sealed class ServerEventsOptions
     /// <summary>Most channels one subscription may be in at once.</summary>
     public int MaxChannelsPerSubscription { get; set; } = 50;
 
+    /// <summary>
+    /// Events kept per target — each channel, user id, user name, session, and notify-all — so that a client
+    /// coming back with its last event id gets what it missed (0 keeps none). Connection-targeted events are
+    /// not kept: a reconnecting client is a new connection.
+    /// </summary>
+    public int HistoryPerTarget { get; set; } = 1000;
+
     /// <summary>Largest notification payload accepted, in characters of JSON text.</summary>
     public int MaxMessageLength { get; set; } = 1024 * 1024;
 

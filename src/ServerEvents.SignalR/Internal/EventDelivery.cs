@@ -33,6 +33,13 @@ internal abstract class EventDelivery
 
     public abstract Task AddToGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// Joins a new connection to its groups; with <paramref name="lastEventId"/> (a client resuming) it also gets,
+    /// in id order and without a gap or a duplicate at the seam with live delivery, every kept event of those
+    /// groups and of notify-all after that id — or, when history no longer reaches back, an incomplete replay.
+    /// </summary>
+    public abstract Task<History.Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long? lastEventId, CancellationToken cancellationToken);
+
     public abstract Task RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
 
     protected abstract Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken);

@@ -7,6 +7,9 @@ namespace ServerEvents.Internal;
 /// </summary>
 internal static class GroupNames
 {
+    /// <summary>Not a SignalR group: the history target of notify-all events.</summary>
+    public const string All = "@all";
+
     public static string UserId(string userId) => "@uid:" + userId;
 
     public static string UserName(string userName) => "@uname:" + userName;

@@ -1,4 +1,6 @@
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.Extensions.Options;
+using ServerEvents.History;
 
 namespace ServerEvents.Internal;
 
@@ -14,11 +16,13 @@ namespace ServerEvents.Internal;
 /// lock then queues writes first come, first served). The Redis manager gets the same from Redis, which runs
 /// the publish scripts one at a time and pushes their messages to every server in that order.
 /// </remarks>
-internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager) : EventDelivery
+internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, IOptions<ServerEventsOptions> options) : EventDelivery
     where THub : Hub
 {
     private readonly bool _managerStampsIds = manager is IStampsEventIds;
     private readonly Lock _order = new();
+    // The memory back-end's history; a manager that stamps ids keeps its own (IReplaysHistory).
+    private readonly MemoryEventHistory _history = new(manager is IStampsEventIds ? 0 : options.Value.HistoryPerTarget);
     private long _lastEventId;
 
     public override Task AddToGroupAsync(string connectionId, string group, CancellationToken cancellationToken) =>
@@ -27,19 +31,51 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager) :
     public override Task RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken) =>
         manager.RemoveFromGroupAsync(connectionId, group, cancellationToken);
 
+    public override async Task<Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long? lastEventId, CancellationToken cancellationToken)
+    {
+        if (lastEventId is not { } last)
+        {
+            foreach (var group in groups)
+            {
+                await manager.AddToGroupAsync(connectionId, group, cancellationToken);
+            }
+            return Replay.Nothing;
+        }
+        if (manager is IReplaysHistory replaying)
+        {
+            return await replaying.JoinAndReplayAsync(connectionId, groups, last, cancellationToken);
+        }
+        lock (_order)
+        {
+            // Under the order lock no event is published meanwhile: each one is either in the history read here
+            // (before the join) or delivered live (after it). SignalR's memory manager joins synchronously.
+            foreach (var group in groups)
+            {
+                _ = manager.AddToGroupAsync(connectionId, group, cancellationToken);
+            }
+            // An id above the counter is from before this server restarted: its history is gone.
+            var replay = last > _lastEventId ? Replay.Reset : _history.Since([.. groups, GroupNames.All], last);
+            foreach (var e in replay.Events)
+            {
+                _ = manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [e], cancellationToken);
+            }
+            return replay;
+        }
+    }
+
     protected override Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, e => manager.SendAllAsync(ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, GroupNames.All, e => manager.SendAllAsync(ServerEventsHubBase.ClientMethod, [e], cancellationToken));
 
     protected override Task SendGroupAsync(string group, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, e => manager.SendGroupAsync(group, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, group, e => manager.SendGroupAsync(group, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
 
     protected override Task SendConnectionAsync(string connectionId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, e => manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, null, e => manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
 
     protected override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, e => manager.SendConnectionsAsync(connectionIds, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, null, e => manager.SendConnectionsAsync(connectionIds, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
 
-    private Task InOrder(ServerEvent serverEvent, Func<ServerEvent, Task> send)
+    private Task InOrder(ServerEvent serverEvent, string? historyTarget, Func<ServerEvent, Task> send)
     {
         if (_managerStampsIds)
         {
@@ -47,8 +83,13 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager) :
         }
         lock (_order)
         {
+            var stamped = serverEvent with { EventId = ++_lastEventId };
+            if (historyTarget is not null)
+            {
+                _history.Append(historyTarget, stamped);
+            }
             // The manager's send writes to every local connection before it returns its task.
-            return send(serverEvent with { EventId = ++_lastEventId });
+            return send(stamped);
         }
     }
 }

@@ -22,6 +22,9 @@ internal sealed class SubscriptionLifecycle(
     TimeProvider time,
     ILogger<SubscriptionLifecycle> logger)
 {
+    /// <summary>Sent to a resuming client whose last event id is older than the kept history.</summary>
+    public const string ResetSelector = "cmd.onReset";
+
     private readonly ServerEventsOptions _options = options.Value;
 
     // Channel changes of one subscription are applied one at a time so groups follow the store.
@@ -65,7 +68,23 @@ internal sealed class SubscriptionLifecycle(
         {
             throw new HubException(ex.Message);
         }
-        await RegisterAsync(info, () => local.Add(context), cancellationToken);
+        await RegisterAsync(info, LastEventId(http), () => local.Add(context), cancellationToken);
+    }
+
+    /// <summary>
+    /// The last event id a resuming client saw: EventSource's <c>Last-Event-ID</c> header on an SSE reconnect,
+    /// or a <c>lastEventId</c> query parameter (hub clients, or an SSE client that starts afresh).
+    /// </summary>
+    private static long? LastEventId(HttpContext http)
+    {
+        var value = http.Request.Query["lastEventId"].FirstOrDefault() ?? http.Request.Headers["Last-Event-ID"].FirstOrDefault();
+        if (string.IsNullOrEmpty(value))
+        {
+            return null;
+        }
+        return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
+            ? id
+            : throw new HubException($"lastEventId must be an event id (a non-negative integer), not '{value}'.");
     }
 
     /// <summary>Removes a hub connection's subscription after it disconnected (no-op if already removed).</summary>
@@ -150,7 +169,7 @@ internal sealed class SubscriptionLifecycle(
         await control.CloseAllAsync(cancellationToken);
     }
 
-    private async Task RegisterAsync(SubscriptionInfo info, Action attach, CancellationToken cancellationToken)
+    private async Task RegisterAsync(SubscriptionInfo info, long? lastEventId, Action attach, CancellationToken cancellationToken)
     {
         var id = info.SubscriptionId;
         var connect = info.ToMeta();
@@ -176,9 +195,16 @@ internal sealed class SubscriptionLifecycle(
             Interlocked.Increment(ref _totalConnections);
             // onConnect is sent before the connection joins any group, so it is always the first event.
             await delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken);
-            foreach (var group in info.Channels.Concat(GroupNames.IdentityGroups(info)))
+            var replay = await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info)], lastEventId, cancellationToken);
+            if (!replay.Complete)
             {
-                await delivery.AddToGroupAsync(id, group, cancellationToken);
+                // History no longer reaches back: say so instead of leaving the client silently behind.
+                var reset = new Dictionary<string, string>
+                {
+                    ["lastEventId"] = lastEventId!.Value.ToString(CultureInfo.InvariantCulture),
+                    ["reason"] = "The events after lastEventId are no longer kept: reload the state.",
+                };
+                await delivery.ToConnectionAsync(id, ResetSelector, Json(reset), cancellationToken);
             }
         }
         catch (ArgumentException) when (!added)

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
+using ServerEvents.Internal;
 using ServerEvents.Redis.Internal;
 using ServerEvents.Resp;
 
@@ -20,11 +21,12 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     /// <param name="localTargets">This server's recipients, for invocations written directly.</param>
     /// <param name="localChannels">Channels of this server's own recipients that <paramref name="channels"/> leaves out
     /// (connection-targeted sends): envelopes are published to them too, to keep the one order.</param>
+    /// <param name="historyTargets">Groups (or <see cref="GroupNames.All"/>) whose history keeps the envelope.</param>
     /// <param name="excluded">Connection ids that must not receive the message.</param>
     /// <param name="methodName">The client method.</param>
     /// <param name="args">Its arguments.</param>
     /// <param name="cancellationToken">Stops waiting for Redis.</param>
-    private async Task PublishAsync(IReadOnlyList<string> channels, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string> localChannels, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
+    private async Task PublishAsync(IReadOnlyList<string> channels, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string> localChannels, IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(methodName);
         await EnsureStartedAsync(cancellationToken);
@@ -33,7 +35,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
             // Where the id counter starts if Redis has none: now, in µs.
             var start = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
-            await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, .. channels, .. localChannels], [start, body], cancellationToken);
+            var history = _historyPerTarget > 0 ? historyTargets.Select(_keys.History) : [];
+            await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, _keys.HistoryFloor, .. channels, .. localChannels, .. history],
+                [start, body, (long)(channels.Count + localChannels.Count), (long)_historyPerTarget], cancellationToken);
             return;
         }
         var invocation = new InvocationMessage(methodName, args);
@@ -55,7 +59,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     private static SerializedHubMessage EventMessage(ServerEvent serverEvent) =>
         new(new InvocationMessage(ServerEventsHubBase.ClientMethod, [serverEvent]));
 
-    private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message)
+    private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false)
     {
         var max = _backplane.Options.MaxPendingWritesPerConnection;
         foreach (var connection in targets)
@@ -64,7 +68,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             {
                 continue;
             }
-            if (!connection.TryWrite(message, max))
+            if (!connection.TryWrite(message, max, eventId, direct))
             {
                 RedisLog.SlowConnectionClosed(_logger, connection.Id, max);
             }
@@ -72,7 +76,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     }
 
     /// <summary>Delivers a received event (whoever published it) or another server's invocation to local recipients.</summary>
-    private void Deliver(ReadOnlyMemory<byte> payload, IEnumerable<LocalConnection> targets)
+    private void Deliver(ReadOnlyMemory<byte> payload, IEnumerable<LocalConnection> targets, bool direct)
     {
         try
         {
@@ -86,7 +90,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 var channel = reader.NullableString();
                 var selector = reader.String();
                 var json = reader.String();
-                WriteLocal(targets, excluded, EventMessage(new ServerEvent(eventId, channel, selector, json)));
+                WriteLocal(targets, excluded, EventMessage(new ServerEvent(eventId, channel, selector, json)), eventId, direct);
                 return;
             }
             var invocation = new BackplaneProtocol.Reader(span);
@@ -103,9 +107,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
     }
 
-    private void OnGroupMessage(string group, ReadOnlyMemory<byte> payload) => Deliver(payload, _groups.Members(group));
+    private void OnGroupMessage(string group, ReadOnlyMemory<byte> payload) => Deliver(payload, _groups.Members(group), direct: false);
 
-    private void OnUserMessage(string user, ReadOnlyMemory<byte> payload) => Deliver(payload, _users.Members(user));
+    private void OnUserMessage(string user, ReadOnlyMemory<byte> payload) => Deliver(payload, _users.Members(user), direct: false);
 
     private void OnConnectionMessage(string connectionId, ReadOnlyMemory<byte> payload)
     {
@@ -148,7 +152,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             }
             else
             {
-                Deliver(payload, [local]);
+                Deliver(payload, [local], direct: true);
             }
         }
         catch (FormatException ex)

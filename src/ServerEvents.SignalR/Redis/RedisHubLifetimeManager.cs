@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using ServerEvents.Internal;
 using ServerEvents.Redis.Internal;
 using ServerEvents.Resp;
@@ -21,21 +22,61 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
 {
     // One round trip per event whatever the number of recipients. The counter starts at the current time in
     // µs whenever it is created (first use, or Redis lost its data), so ids keep increasing across servers
-    // and across Redis restarts without persistence, at the cost of one INCR in the steady state.
+    // and across Redis restarts without persistence, at the cost of one INCR in the steady state; the history
+    // floor records where the counter (and so every history) started.
+    // KEYS: counter, floor, ARGV[3] channels to publish to, then history streams. ARGV: start, body, channel count, cap.
     private static readonly RedisScript PublishEvent = new("publish-event", """
         local id = redis.call('INCR', KEYS[1])
         if id == 1 then
           id = tonumber(ARGV[1])
           redis.call('SET', KEYS[1], ARGV[1])
+          redis.call('SET', KEYS[2], ARGV[1])
         end
         local message = string.format('%d', id) .. ARGV[2]
-        for i = 2, #KEYS do
+        local channels = tonumber(ARGV[3])
+        for i = 3, channels + 2 do
           redis.call('PUBLISH', KEYS[i], message)
+        end
+        for i = channels + 3, #KEYS do
+          redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[4], string.format('%d-1', id), 'm', message)
         end
         return id
         """);
 
+    // What a resuming connection missed, in one round trip. KEYS: floor, counter, then history streams;
+    // ARGV: the first entry id wanted ("{last + 1}-0"). Returns the floor, the counter, then per stream: entries ever added,
+    // entries kept, the first kept entry id ("" when none), and the kept messages from ARGV[1] on.
+    // A missing floor (a counter older than histories) is set to the next id: nothing before it is known.
+    private static readonly RedisScript ReadHistory = new("read-history", """
+        local current = redis.call('GET', KEYS[2]) or '0'
+        local floor = redis.call('GET', KEYS[1])
+        if not floor then
+          redis.call('SET', KEYS[1], string.format('%d', tonumber(current) + 1), 'NX')
+          floor = redis.call('GET', KEYS[1])
+        end
+        local out = { floor, current }
+        for i = 3, #KEYS do
+          local added, length, first, entries = 0, 0, '', {}
+          if redis.call('EXISTS', KEYS[i]) == 1 then
+            local info = redis.call('XINFO', 'STREAM', KEYS[i])
+            for j = 1, #info, 2 do
+              if info[j] == 'entries-added' then added = info[j + 1] end
+              if info[j] == 'length' then length = info[j + 1] end
+              if info[j] == 'first-entry' and info[j + 1] then first = info[j + 1][1] end
+            end
+            local range = redis.call('XRANGE', KEYS[i], ARGV[1], '+')
+            for j = 1, #range do entries[#entries + 1] = range[j][2][2] end
+          end
+          out[#out + 1] = added
+          out[#out + 1] = length
+          out[#out + 1] = first
+          out[#out + 1] = entries
+        end
+        return out
+        """);
+
     private readonly RedisBackplane _backplane;
+    private readonly int _historyPerTarget;
     private readonly RedisKeys _keys;
     private readonly string _serverId;
     private readonly IHubProtocolResolver _protocols;
@@ -48,8 +89,9 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private bool _started;
 
-    public RedisHubLifetimeManager(RedisBackplane backplane, IHubProtocolResolver protocols, ILogger<RedisHubLifetimeManager<THub>> logger)
+    public RedisHubLifetimeManager(RedisBackplane backplane, IHubProtocolResolver protocols, IOptions<ServerEventsOptions> options, ILogger<RedisHubLifetimeManager<THub>> logger)
     {
+        _historyPerTarget = options.Value.HistoryPerTarget;
         _backplane = backplane;
         _keys = backplane.Keys;
         _serverId = backplane.ServerId;
@@ -98,11 +140,11 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
 
     /// <inheritdoc />
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        PublishAsync([_keys.All], _connections.Values, [], null, methodName, args, cancellationToken);
+        PublishAsync([_keys.All], _connections.Values, [], [GroupNames.All], null, methodName, args, cancellationToken);
 
     /// <inheritdoc />
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        PublishAsync([_keys.All], _connections.Values, [], excludedConnectionIds, methodName, args, cancellationToken);
+        PublishAsync([_keys.All], _connections.Values, [], [GroupNames.All], excludedConnectionIds, methodName, args, cancellationToken);
 
     /// <inheritdoc />
     public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
@@ -127,7 +169,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
                 remote.Add(_keys.Connection(id));
             }
         }
-        return PublishAsync(remote, local, localChannels, null, methodName, args, cancellationToken);
+        return PublishAsync(remote, local, localChannels, [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -138,7 +180,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return PublishAsync([_keys.Group(groupName)], _groups.Members(groupName), [], excludedConnectionIds, methodName, args, cancellationToken);
+        return PublishAsync([_keys.Group(groupName)], _groups.Members(groupName), [], [groupName], excludedConnectionIds, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -147,21 +189,21 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         ArgumentNullException.ThrowIfNull(groupNames);
         // One serialization and one round trip for all groups; like SignalR's own managers, a connection in
         // several of the groups gets the message once per group.
-        return PublishAsync([.. groupNames.Select(_keys.Group)], groupNames.SelectMany(_groups.Members).ToList(), [], null, methodName, args, cancellationToken);
+        return PublishAsync([.. groupNames.Select(_keys.Group)], groupNames.SelectMany(_groups.Members).ToList(), [], groupNames, null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        return PublishAsync([_keys.User(userId)], _users.Members(userId), [], null, methodName, args, cancellationToken);
+        return PublishAsync([_keys.User(userId)], _users.Members(userId), [], [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
     public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
-        return PublishAsync([.. userIds.Select(_keys.User)], userIds.SelectMany(_users.Members).ToList(), [], null, methodName, args, cancellationToken);
+        return PublishAsync([.. userIds.Select(_keys.User)], userIds.SelectMany(_users.Members).ToList(), [], [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -279,7 +321,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             }
             await _backplane.EnsureConnectedAsync(cancellationToken);
             var subscriber = _backplane.Subscriber;
-            await subscriber.SubscribeAsync(_keys.All, (_, message) => Deliver(message, _connections.Values), cancellationToken);
+            await subscriber.SubscribeAsync(_keys.All, (_, message) => Deliver(message, _connections.Values, direct: false), cancellationToken);
             await subscriber.SubscribeAsync(_keys.Control, (_, message) => OnControlMessage(message), cancellationToken);
             await subscriber.SubscribeAsync(_keys.Ack(_serverId), (_, message) => OnAckMessage(message), cancellationToken);
             Volatile.Write(ref _started, true);

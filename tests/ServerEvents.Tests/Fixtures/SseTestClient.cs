@@ -68,9 +68,9 @@ public sealed class SseTestClient : IAsyncDisposable
     }
 
     /// <summary>Opens <c>/event-stream?{query}</c> and waits for <c>cmd.onConnect</c>.</summary>
-    public static async Task<SseTestClient> ConnectAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null)
+    public static async Task<SseTestClient> ConnectAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null, long? lastEventId = null)
     {
-        var client = await OpenAsync(server, query, user, forwardedFor);
+        var client = await OpenAsync(server, query, user, forwardedFor, lastEventId);
         if (client.Response.StatusCode != HttpStatusCode.OK)
         {
             var body = await client.Response.Content.ReadAsStringAsync();
@@ -83,7 +83,8 @@ public sealed class SseTestClient : IAsyncDisposable
     }
 
     /// <summary>Opens the stream and returns as soon as the response headers arrive, whatever the status.</summary>
-    public static async Task<SseTestClient> OpenAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null)
+    /// <param name="lastEventId">Sent as <c>Last-Event-ID</c>, as EventSource does when it reconnects.</param>
+    public static async Task<SseTestClient> OpenAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null, long? lastEventId = null)
     {
         var http = new HttpClient { Timeout = Timeout.InfiniteTimeSpan };
         if (user is not null)
@@ -96,6 +97,10 @@ public sealed class SseTestClient : IAsyncDisposable
         }
         var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, "/event-stream?" + query));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+        if (lastEventId is not null)
+        {
+            request.Headers.Add("Last-Event-ID", lastEventId.Value.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        }
         var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead).DefaultTimeout();
         var client = new SseTestClient(http, response);
         if (response.StatusCode == HttpStatusCode.OK)

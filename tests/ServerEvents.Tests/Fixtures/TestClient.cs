@@ -94,10 +94,11 @@ public sealed class TestClient : IAsyncDisposable
         return error?.Message ?? "(closed without error)";
     }
 
-    /// <summary>The first event so far or from now on that matches.</summary>
-    public async Task<ReceivedEvent> WaitForAsync(Func<ReceivedEvent, bool> match)
+    /// <summary>The first event so far or from now on that matches, within <paramref name="within"/> (default: the test timeout).</summary>
+    public async Task<ReceivedEvent> WaitForAsync(Func<ReceivedEvent, bool> match, TimeSpan? within = null)
     {
-        using var timeout = new CancellationTokenSource(TaskExtensions.Default);
+        var limit = within ?? TaskExtensions.Default;
+        using var timeout = new CancellationTokenSource(limit);
         while (true)
         {
             Task changed;
@@ -116,7 +117,7 @@ public sealed class TestClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No matching event within {TaskExtensions.Default}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+                throw new TimeoutException($"No matching event within {limit}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
             }
         }
     }

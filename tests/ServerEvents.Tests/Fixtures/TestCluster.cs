@@ -51,12 +51,16 @@ public sealed class TestCluster : IAsyncDisposable
     /// groups on every server (onConnect comes first, before the groups are joined). Pass
     /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
     /// </remarks>
-    public async Task<TestClient> ConnectAsync(int server, string? channels = null, string? user = null, string? session = null, string path = "/hub", bool awaitJoins = true)
+    public async Task<TestClient> ConnectAsync(int server, string? channels = null, string? user = null, string? session = null, string path = "/hub", bool awaitJoins = true, long? lastEventId = null)
     {
         var query = new List<string>();
         if (channels is not null)
         {
             query.Add("channels=" + channels);
+        }
+        if (lastEventId is not null)
+        {
+            query.Add("lastEventId=" + lastEventId);
         }
         if (session is not null)
         {

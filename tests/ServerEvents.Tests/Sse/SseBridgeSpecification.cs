@@ -81,6 +81,34 @@ public abstract partial class SseBridgeSpecification
     }
 
     [Fact]
+    public async Task A_stream_reopened_with_Last_Event_ID_on_another_server_gets_what_it_missed_in_order()
+    {
+        await using var cluster = await StartAsync();
+        var first = await SseTestClient.ConnectAsync(cluster[0].BaseUri);
+        await first.WaitForAsync("cmd.onJoin", "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
+        var last = (await first.WaitForAsync("cmd.seq")).Id!.Value;
+        await first.DisposeAsync();
+        for (var i = 0; i < 30; i++)
+        {
+            await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i).DefaultTimeout();
+        }
+
+        await using var resumed = await SseTestClient.ConnectAsync(cluster[cluster.Count - 1].BaseUri, lastEventId: last);
+        await resumed.WaitForAsync(f => f.Selector == "cmd.onJoin" && f.Meta["userId"] == resumed.UserId);
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.seq", 30).DefaultTimeout();
+        var frames = await resumed.BarrierAsync(cluster.Api(0));
+        Assert.Equal("cmd.onConnect", frames[0].Selector);
+        Assert.Equal(Enumerable.Range(0, 31).Select(i => i.ToString()), frames.Where(f => f.Selector == "cmd.seq").Select(f => f.Json));
+        var ids = frames.Skip(1).Select(f => f.Id!.Value).ToList();
+        Assert.All(ids.Zip(ids.Skip(1)), pair => Assert.True(pair.Second > pair.First));
+
+        // An id this cluster never issued (from before a restart of its history): the explicit reset, not a silent gap.
+        await using var stale = await SseTestClient.ConnectAsync(cluster[0].BaseUri, lastEventId: last + 1_000_000);
+        Assert.Equal((last + 1_000_000).ToString(), (await stale.WaitForAsync("cmd.onReset")).Meta["lastEventId"]);
+    }
+
+    [Fact]
     public async Task An_idle_stream_gets_keep_alive_comments_that_clients_ignore()
     {
         await using var cluster = await StartAsync(bridge: b => b.KeepAliveInterval = TimeSpan.FromMilliseconds(150));

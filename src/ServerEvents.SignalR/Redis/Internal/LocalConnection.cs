@@ -6,8 +6,10 @@ namespace ServerEvents.Redis.Internal;
 internal sealed class LocalConnection(HubConnectionContext context)
 {
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
-    private readonly Queue<SerializedHubMessage> _queue = new();
+    private readonly Lock _gate = new();
+    private Queue<Write> _queue = new();
     private bool _draining;
+    private bool _holding;
 
     public HubConnectionContext Context { get; } = context;
 
@@ -45,9 +47,13 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// client in the order they were queued. Returns false (and closes the connection) when too many
     /// writes are already waiting: that client cannot keep up.
     /// </summary>
-    public bool TryWrite(SerializedHubMessage message, int maxPending)
+    /// <param name="message">The serialized message.</param>
+    /// <param name="maxPending">Most writes allowed to wait.</param>
+    /// <param name="eventId">The Server Events id it carries, 0 for other messages.</param>
+    /// <param name="direct">It came to this connection alone (not through a group, user or all).</param>
+    public bool TryWrite(SerializedHubMessage message, int maxPending, long eventId = 0, bool direct = false)
     {
-        lock (_queue)
+        lock (_gate)
         {
             if (_queue.Count >= maxPending)
             {
@@ -55,8 +61,8 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 Context.Abort();
                 return false;
             }
-            _queue.Enqueue(message);
-            if (_draining)
+            _queue.Enqueue(new Write(message, eventId, direct));
+            if (_draining || _holding)
             {
                 return true;
             }
@@ -67,15 +73,57 @@ internal sealed class LocalConnection(HubConnectionContext context)
         return true;
     }
 
+    /// <summary>Keeps incoming writes waiting while the connection joins its groups and its history is read.</summary>
+    public void Hold()
+    {
+        lock (_gate)
+        {
+            _holding = true;
+        }
+    }
+
+    /// <summary>
+    /// Ends a <see cref="Hold"/>: what came to this connection alone goes first (its <c>cmd.onConnect</c>), then the
+    /// replayed events, then the held group events newer than the replay — those up to it are the same events again.
+    /// </summary>
+    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay)
+    {
+        var newest = replay.Count == 0 ? 0 : replay[^1].EventId;
+        lock (_gate)
+        {
+            var held = _queue;
+            _queue = new Queue<Write>(held.Count + replay.Count);
+            foreach (var write in held.Where(w => w.Direct))
+            {
+                _queue.Enqueue(write);
+            }
+            foreach (var (eventId, message) in replay)
+            {
+                _queue.Enqueue(new Write(message, eventId, Direct: false));
+            }
+            foreach (var write in held.Where(w => !w.Direct && (w.EventId == 0 || w.EventId > newest)))
+            {
+                _queue.Enqueue(write);
+            }
+            _holding = false;
+            if (_draining || _queue.Count == 0)
+            {
+                return;
+            }
+            _draining = true;
+        }
+        _ = DrainAsync();
+    }
+
     // One writer at a time per connection: SignalR's own write lock does not keep concurrent writers in order.
     private async Task DrainAsync()
     {
         while (true)
         {
-            SerializedHubMessage next;
-            lock (_queue)
+            Write next;
+            lock (_gate)
             {
-                if (!_queue.TryDequeue(out next!))
+                if (_holding || !_queue.TryDequeue(out next))
                 {
                     _draining = false;
                     return;
@@ -83,12 +131,12 @@ internal sealed class LocalConnection(HubConnectionContext context)
             }
             try
             {
-                await Context.WriteAsync(next);
+                await Context.WriteAsync(next.Message);
             }
             catch (Exception)
             {
                 // The connection is closing; SignalR reports it through OnDisconnectedAsync.
-                lock (_queue)
+                lock (_gate)
                 {
                     _queue.Clear();
                     _draining = false;
@@ -97,4 +145,6 @@ internal sealed class LocalConnection(HubConnectionContext context)
             }
         }
     }
+
+    private readonly record struct Write(SerializedHubMessage Message, long EventId, bool Direct);
 }

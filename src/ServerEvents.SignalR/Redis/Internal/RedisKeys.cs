@@ -11,6 +11,8 @@ namespace ServerEvents.Redis.Internal;
 ///          {p}:idx:channel:{c}  {p}:idx:uid:{u}  {p}:idx:uname:{n}  {p}:idx:sid:{s}   index sets
 ///          {p}:counts            hash channel → subscription count
 ///          {p}:servers           set of server ids;  {p}:server:{id} liveness key (TTL);  {p}:server:{id}:subs set
+///          {p}:history:{target}  stream of a group's (or "*all"'s) recent events, entry id = "{event id}-1", field m = the message
+///          {p}:history:floor     the first event id every history is complete from (set when the id counter starts)
 /// </code>
 /// The Lua scripts in <see cref="PresenceScripts"/> build the same names from the prefix.
 /// </summary>
@@ -31,6 +33,10 @@ internal sealed class RedisKeys(string prefix)
     public string Ack(string serverId) => Prefix + ":ack:" + serverId;
 
     public string EventSequence => Prefix + ":seq:events";
+
+    public string History(string target) => Prefix + ":history:" + target;
+
+    public string HistoryFloor => Prefix + ":history:floor";
 
     public string Sequence(string name) => Prefix + ":seq:" + name;
 

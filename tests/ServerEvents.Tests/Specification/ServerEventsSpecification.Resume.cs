@@ -1,0 +1,103 @@
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.Tests.Specification;
+
+/// <summary>Resuming by last event id: what was missed, in order, once — on any server — or an explicit reset.</summary>
+public abstract partial class ServerEventsSpecification
+{
+    [Fact]
+    public async Task A_client_resuming_on_another_server_gets_exactly_what_it_missed_in_order_then_live_events()
+    {
+        await using var cluster = await StartAsync();
+        var first = await cluster.ConnectAsync(0, "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
+        var last = (await first.WaitForAsync("cmd.seq")).EventId;
+        await first.DisposeAsync();
+
+        for (var i = 0; i < 100; i++)
+        {
+            await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i).DefaultTimeout();
+        }
+        await cluster.Api(1).NotifyChannelAsync("elsewhere", "cmd.seq", 1000).DefaultTimeout();
+        var resumed = await cluster.ConnectAsync(cluster.Count - 1, "home", lastEventId: last);
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", 100).DefaultTimeout();
+
+        var events = (await resumed.BarrierAsync(cluster.Api(0))).ToList();
+        Assert.Equal("cmd.onConnect", events[0].Selector);
+        Assert.Equal(Enumerable.Range(0, 101).Select(i => i.ToString()), events.Where(e => e.Selector == "cmd.seq").Select(e => e.Json));
+        var ids = events.Skip(1).Select(e => e.EventId).ToList();
+        Assert.All(ids.Zip(ids.Skip(1)), pair => Assert.True(pair.Second > pair.First, $"{pair.Second} after {pair.First}"));
+        Assert.DoesNotContain(events, e => e.Selector == ResetSelector);
+    }
+
+    [Fact]
+    public async Task Resuming_while_events_keep_coming_leaves_no_gap_and_no_duplicate_at_the_seam()
+    {
+        // Some 20,000 notifies/s at most (a bare loop on memory reaches 300,000/s, more than any history should
+        // keep for the half second a reconnect takes here); the history covers what the reconnect spans.
+        await using var cluster = await StartAsync(o => o.HistoryPerTarget = 100_000);
+        var first = await cluster.ConnectAsync(0, "home");
+        using var stop = new CancellationTokenSource();
+        var published = 0;
+        var publisher = Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested || i < 200; i++)
+            {
+                await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i);
+                published = i + 1;
+                if (i % 20 == 19)
+                {
+                    await Task.Delay(1);
+                }
+            }
+        });
+        await first.WaitForAsync(e => e.Selector == "cmd.seq" && e.Json == "50").DefaultTimeout();
+        await first.DisposeAsync();
+        var seenFirst = first.Events.Where(e => e.Selector == "cmd.seq").ToList();
+        var resumed = await cluster.ConnectAsync(cluster.Count - 1, "home", lastEventId: seenFirst[^1].EventId);
+        var beyond = Volatile.Read(ref published) + 20;
+        await resumed.WaitForAsync(e => e.Selector == "cmd.seq" && int.Parse(e.Json) >= beyond).DefaultTimeout();
+        await stop.CancelAsync();
+        await publisher.DefaultTimeout();
+
+        var after = await resumed.BarrierAsync(cluster.Api(0));
+        Assert.DoesNotContain(after, e => e.Selector == ResetSelector);
+        var seen = seenFirst.Concat(after.Where(e => e.Selector == "cmd.seq")).Select(e => int.Parse(e.Json)).ToList();
+        Assert.Equal(Enumerable.Range(0, published), seen);
+    }
+
+    [Fact]
+    public async Task A_client_whose_last_event_is_older_than_the_history_gets_an_explicit_reset()
+    {
+        await using var cluster = await StartAsync(o => o.HistoryPerTarget = 5);
+        var first = await cluster.ConnectAsync(0, "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
+        var last = (await first.WaitForAsync("cmd.seq")).EventId;
+        await first.DisposeAsync();
+        for (var i = 0; i < 400; i++)
+        {
+            await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i).DefaultTimeout();
+        }
+
+        var resumed = await cluster.ConnectAsync(cluster.Count - 1, "home", lastEventId: last);
+        var reset = await resumed.WaitForAsync(ResetSelector);
+        Assert.Equal(last.ToString(), reset.Meta["lastEventId"]);
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", 400).DefaultTimeout();
+        var events = (await resumed.BarrierAsync(cluster.Api(0))).Where(e => e.Selector == "cmd.seq").Select(e => e.Json).ToList();
+        Assert.Equal(["400"], events);
+
+        // An id from the future (a server that restarted, or a made-up one) cannot be resumed either.
+        var stranger = await cluster.ConnectAsync(0, "home", lastEventId: long.MaxValue / 2);
+        await stranger.WaitForAsync(ResetSelector);
+    }
+
+    [Fact]
+    public async Task A_malformed_last_event_id_is_refused_with_the_reason()
+    {
+        await using var cluster = await StartAsync();
+        var refusal = await TestClient.ConnectRefusedAsync(cluster.HubUrl(0, "channels=home&lastEventId=12x"));
+        Assert.Contains("lastEventId must be an event id", refusal);
+    }
+
+    private const string ResetSelector = "cmd.onReset";
+}
