@@ -7,7 +7,8 @@ const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
 const channels = [...new Set((params.get("channels") || "home").split(",").map((c) => c.trim()).filter(Boolean))];
 const transport = params.get("transport") === "sse" ? "sse" : "signalr";
-const state = { me: null, channel: channels[0], users: [] };
+// lastEventId: the id of the last event received over SignalR, sent back on reconnect to get what was missed.
+const state = { me: null, channel: channels[0], users: [], lastEventId: null };
 
 function splitFirst(text, separator) {
     const at = text.indexOf(separator);
@@ -105,11 +106,14 @@ async function loadHistory() {
 
 const handlers = {
     onConnect(info) {
+        const resuming = state.me !== null && state.lastEventId !== null;
         state.me = info;
         setStatus("online", "connected");
         $("welcome").textContent = `Welcome, ${info.displayName}. You are in ${channels.map((c) => "#" + c).join(", ")}.`;
-        loadHistory().then(refreshUsers);
+        // Resuming, the server replays what was missed (or sends onReset): the page keeps what it shows.
+        if (resuming) refreshUsers(); else loadHistory().then(refreshUsers);
     },
+    onReset() { addNote("missed too much while away: reloading"); loadHistory().then(refreshUsers); },
     onJoin(info) { if (info.userId !== state.me?.userId) addNote(`${info.displayName} joined #${info.channel}`); refreshUsers(); },
     onLeave(info) { addNote(`${info.displayName} left #${info.channel}`); refreshUsers(); },
     onUpdate() { refreshUsers(); },
@@ -155,13 +159,22 @@ function dispatch(selector, channel, body) {
 
 document.addEventListener("customEvent", (e) => addNote(`customEvent: ${e.detail ?? ""}`));
 
+function hubUrl() {
+    const resume = state.lastEventId === null ? "" : `&lastEventId=${state.lastEventId}`;
+    return `${location.origin}/hub?channels=${encodeURIComponent(channels.join(","))}${resume}`;
+}
+
 async function startSignalR() {
     const hub = new signalR.HubConnectionBuilder()
-        .withUrl(`/hub?channels=${encodeURIComponent(channels.join(","))}`)
+        .withUrl(hubUrl())
         .withAutomaticReconnect({ nextRetryDelayInMilliseconds: (ctx) => Math.min(10000, 500 * 2 ** ctx.previousRetryCount) })
         .build();
-    hub.on("event", (e) => dispatch(e.selector, e.channel, e.json ? JSON.parse(e.json) : null));
-    hub.onreconnecting(() => setStatus("connecting", "reconnecting…"));
+    hub.on("event", (e) => {
+        state.lastEventId = e.eventId;
+        dispatch(e.selector, e.channel, e.json ? JSON.parse(e.json) : null);
+    });
+    // Reconnect with the last event id (any instance will do): the missed events come first, then live ones.
+    hub.onreconnecting(() => { hub.baseUrl = hubUrl(); setStatus("connecting", "reconnecting…"); });
     hub.onreconnected(() => setStatus("online", "connected"));
     hub.onclose(() => { setStatus("offline", "offline, retrying…"); setTimeout(() => startSignalR(), 3000); });
     try {

@@ -36,8 +36,13 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             // Where the id counter starts if Redis has none: now, in µs.
             var start = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
             var history = _historyPerTarget > 0 ? historyTargets.Select(_keys.History) : [];
-            await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, _keys.HistoryFloor, .. channels, .. localChannels, .. history],
+            var reply = await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, _keys.HistoryFloor, .. channels, .. localChannels, .. history],
                 [start, body, (long)(channels.Count + localChannels.Count), (long)_historyPerTarget], cancellationToken);
+            if (localChannels.Count > 0 || localTargets.Any())
+            {
+                // Done once this server has queued it for its own recipients too (see DeliveryWatermark).
+                await _delivered.WaitAsync(reply.Integer, _backplane.Options.AckTimeout);
+            }
             return;
         }
         var invocation = new InvocationMessage(methodName, args);
@@ -91,6 +96,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 var selector = reader.String();
                 var json = reader.String();
                 WriteLocal(targets, excluded, EventMessage(new ServerEvent(eventId, channel, selector, json)), eventId, direct);
+                _delivered.Delivered(eventId);
                 return;
             }
             var invocation = new BackplaneProtocol.Reader(span);

@@ -86,6 +86,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     private readonly LocalGroups _users = new();
     private readonly StripedLock _channelLocks = new();
     private readonly AckTracker _acks = new();
+    private readonly DeliveryWatermark _delivered = new();
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private bool _started;
 
