@@ -75,19 +75,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     {
         try
         {
-            var span = message.Span;
-            if (!BackplaneProtocol.TrySplitEventId(span, out var eventId, out var start))
-            {
-                return null;
-            }
-            var reader = new BackplaneProtocol.Reader(span[start..]);
-            reader.Kind();
-            reader.String();
-            reader.Strings();
-            var channel = reader.NullableString();
-            var selector = reader.String();
-            var json = reader.String();
-            return new ServerEvent(eventId, channel, selector, json);
+            return BackplaneProtocol.TryReadEvent(message.Span, out var serverEvent, out _) ? serverEvent : null;
         }
         catch (FormatException ex)
         {

@@ -86,17 +86,11 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         try
         {
             var span = payload.Span;
-            if (BackplaneProtocol.TrySplitEventId(span, out var eventId, out var start))
+            // Our own events come back this way too, in id order with everyone else's.
+            if (BackplaneProtocol.TryReadEvent(span, out var serverEvent, out var excluded))
             {
-                var reader = new BackplaneProtocol.Reader(span[start..]);
-                reader.Kind();
-                reader.String(); // origin: our own events come back this way too, in id order with everyone else's
-                var excluded = reader.Strings();
-                var channel = reader.NullableString();
-                var selector = reader.String();
-                var json = reader.String();
-                WriteLocal(targets, excluded, EventMessage(new ServerEvent(eventId, channel, selector, json)), eventId, direct);
-                _delivered.Delivered(eventId);
+                WriteLocal(targets, excluded, EventMessage(serverEvent), serverEvent.EventId, direct);
+                _delivered.Delivered(serverEvent.EventId);
                 return;
             }
             var invocation = new BackplaneProtocol.Reader(span);

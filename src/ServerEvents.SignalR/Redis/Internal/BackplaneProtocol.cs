@@ -46,6 +46,25 @@ internal static class BackplaneProtocol
         return writer.ToArray();
     }
 
+    /// <summary>Reads an event message as published (id prepended); false when it is not one. Throws <see cref="FormatException"/> when malformed.</summary>
+    public static bool TryReadEvent(ReadOnlySpan<byte> message, out ServerEvent serverEvent, out string[] excluded)
+    {
+        serverEvent = null!;
+        excluded = [];
+        if (!TrySplitEventId(message, out var eventId, out var start))
+        {
+            return false;
+        }
+        var reader = new Reader(message[start..]);
+        reader.Kind();
+        reader.String(); // origin
+        excluded = reader.Strings();
+        var channel = reader.NullableString();
+        var selector = reader.String();
+        serverEvent = new ServerEvent(eventId, channel, selector, reader.String());
+        return true;
+    }
+
     public static byte[] WriteInvocation(string origin, IReadOnlyList<string>? excluded, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
     {
         var writer = new Writer(Invocation);
