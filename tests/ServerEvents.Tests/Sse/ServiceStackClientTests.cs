@@ -23,13 +23,11 @@ public abstract class ServiceStackClientTests(ITestOutputHelper output)
 
     private sealed record NotifyRequest(string Channel, string Selector, string? Json);
 
-    [Fact]
-    public async Task The_npm_ServerEventsClient_and_EventSource_work_unchanged()
+    private Task<TestCluster> StartAsync()
     {
-        var script = RepoPaths.Of("tests", "e2e-node", "servicestack-client.mjs");
         Assert.True(Directory.Exists(RepoPaths.Of("tests", "e2e-node", "node_modules", "@servicestack", "client")),
             "npm packages missing: run the README test command (it runs npm ci in tests/e2e-node).");
-        await using var cluster = await TestCluster.StartAsync(ServerCount,
+        return TestCluster.StartAsync(ServerCount,
             services => UseBackend(services.AddServerEvents(o => o.HeartbeatInterval = TimeSpan.FromSeconds(1)).AddSseBridge()),
             app =>
             {
@@ -37,6 +35,31 @@ public abstract class ServiceStackClientTests(ITestOutputHelper output)
                 app.MapServerEventsSse();
                 app.MapPost("/test/notify", (NotifyRequest r, IServerEvents events) => events.NotifyChannelJsonAsync(r.Channel, r.Selector, r.Json ?? ""));
             });
+    }
+
+    [Fact]
+    public async Task The_npm_EventSource_reconnecting_to_another_server_gets_what_it_missed_via_Last_Event_ID()
+    {
+        await using var cluster = await StartAsync();
+        var (exitCode, lines) = await RunNodeAsync(RepoPaths.Of("tests", "e2e-node", "eventsource-resume.mjs"),
+            cluster[0].BaseUri.ToString().TrimEnd('/'), cluster[cluster.Count - 1].BaseUri.ToString().TrimEnd('/'));
+        Assert.True(exitCode == 0, "node scenario failed:\n" + string.Join('\n', lines));
+        var seen = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        JsonElement One(string type) => seen.First(e => e.GetProperty("type").GetString() == type);
+
+        Assert.Equal(Enumerable.Range(0, 26), One("seqs").GetProperty("seqs").EnumerateArray().Select(s => s.GetInt32()));
+        Assert.Equal(0, One("resets").GetProperty("count").GetInt32());
+        var requests = One("requests").GetProperty("requests").EnumerateArray().ToList();
+        Assert.True(requests.Count >= 2);
+        Assert.Equal(JsonValueKind.Null, requests[0].GetProperty("lastEventId").ValueKind);
+        Assert.NotEqual("", requests[1].GetProperty("lastEventId").GetString()); // EventSource's own header, not ours
+    }
+
+    [Fact]
+    public async Task The_npm_ServerEventsClient_and_EventSource_work_unchanged()
+    {
+        var script = RepoPaths.Of("tests", "e2e-node", "servicestack-client.mjs");
+        await using var cluster = await StartAsync();
 
         var (exitCode, lines) = await RunNodeAsync(script, cluster[0].BaseUri.ToString().TrimEnd('/'), cluster[1].BaseUri.ToString().TrimEnd('/'));
         var seen = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();

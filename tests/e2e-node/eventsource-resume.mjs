@@ -1,0 +1,64 @@
+// The npm `eventsource` EventSource reconnects by itself when its stream ends and sends Last-Event-ID; its
+// reconnect here goes to the other server, as behind a load balancer, and must bring exactly the events
+// published meanwhile, in order, then live ones. Usage: node eventsource-resume.mjs <serverA> <serverB>
+// Prints one JSON line per thing observed; exits 1 on any failure.
+import { EventSource } from "eventsource";
+
+const [serverA, serverB] = process.argv.slice(2);
+const log = (entry) => console.log(JSON.stringify(entry));
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const frames = [];
+const requests = [];
+
+async function until(what, match, timeoutMs = 15000) {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+        const found = frames.find(match);
+        if (found) return found;
+        await sleep(20);
+    }
+    throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(frames.map((f) => f.data.slice(0, 40)))}`);
+}
+
+async function notify(server, seq) {
+    const res = await fetch(`${server}/test/notify`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ channel: "home", selector: "cmd.seq", json: String(seq) }),
+    });
+    if (!res.ok) throw new Error(`notify ${seq}: ${res.status}`);
+}
+
+try {
+    const source = new EventSource(`${serverA}/event-stream?channels=home`, {
+        fetch: (url, init) => {
+            requests.push({ url: String(url), lastEventId: new Headers(init.headers).get("Last-Event-ID") });
+            return fetch(requests.length === 1 ? url : String(url).replace(serverA, serverB), init);
+        },
+    });
+    source.onmessage = (e) => frames.push({ data: e.data, lastEventId: e.lastEventId });
+    const connect = JSON.parse((await until("onConnect", (f) => f.data.startsWith("cmd.onConnect "))).data.slice("cmd.onConnect ".length));
+    await until("own onJoin", (f) => f.data.startsWith("home@cmd.onJoin ") && f.data.includes(`"userId":"${connect.userId}"`));
+    for (let seq = 0; seq < 5; seq++) await notify(serverA, seq);
+    await until("seq 4", (f) => f.data === "home@cmd.seq 4");
+
+    // The server ends the stream; EventSource reconnects after its retry delay, meanwhile 20 events go out.
+    const unregister = await fetch(`${serverA}/event-unregister?id=${connect.id}`, { method: "POST" });
+    if (!unregister.ok) throw new Error(`unregister: ${unregister.status}`);
+    for (let seq = 5; seq < 25; seq++) await notify(serverA, seq);
+    const second = await until("second onConnect", (f) => f.data.startsWith("cmd.onConnect ") && !f.data.includes(`"id":"${connect.id}"`), 20000);
+    const resumed = JSON.parse(second.data.slice("cmd.onConnect ".length));
+    await until("own onJoin after the reconnect", (f) => f.data.startsWith("home@cmd.onJoin ") && f.data.includes(`"userId":"${resumed.userId}"`));
+    await notify(serverB, 25);
+    await until("seq 25", (f) => f.data === "home@cmd.seq 25");
+    source.close();
+
+    log({ type: "requests", requests });
+    log({ type: "seqs", seqs: frames.filter((f) => f.data.startsWith("home@cmd.seq ")).map((f) => Number(f.data.slice("home@cmd.seq ".length))) });
+    log({ type: "resets", count: frames.filter((f) => f.data.startsWith("cmd.onReset")).length });
+    log({ type: "done" });
+    process.exit(0);
+} catch (e) {
+    log({ type: "failed", message: String((e && e.stack) || e) });
+    process.exit(1);
+}
