@@ -6,10 +6,10 @@ namespace ServerEvents.History;
 /// Appended under the delivery's order lock, so a target's history holds its events in id order, and holding
 /// event N means holding every earlier event of that target that is still kept.
 /// </summary>
+/// <remarks>Not thread-safe by itself: every call is made under <c>HubEventDelivery</c>'s order lock.</remarks>
 internal sealed class MemoryEventHistory(int perTarget)
 {
     private readonly Dictionary<string, Target> _targets = new(StringComparer.Ordinal);
-    private readonly Lock _gate = new();
 
     public void Append(string target, ServerEvent serverEvent)
     {
@@ -17,17 +17,14 @@ internal sealed class MemoryEventHistory(int perTarget)
         {
             return;
         }
-        lock (_gate)
+        if (!_targets.TryGetValue(target, out var kept))
         {
-            if (!_targets.TryGetValue(target, out var kept))
-            {
-                _targets[target] = kept = new Target();
-            }
-            kept.Events.Enqueue(serverEvent);
-            while (kept.Events.Count > perTarget)
-            {
-                kept.Dropped = kept.Events.Dequeue().EventId;
-            }
+            _targets[target] = kept = new Target();
+        }
+        kept.Events.Enqueue(serverEvent);
+        while (kept.Events.Count > perTarget)
+        {
+            kept.Dropped = kept.Events.Dequeue().EventId;
         }
     }
 
@@ -35,24 +32,21 @@ internal sealed class MemoryEventHistory(int perTarget)
     public Replay Since(IEnumerable<string> targets, long lastEventId)
     {
         var events = new SortedDictionary<long, ServerEvent>();
-        lock (_gate)
+        foreach (var target in targets)
         {
-            foreach (var target in targets)
+            if (!_targets.TryGetValue(target, out var kept))
             {
-                if (!_targets.TryGetValue(target, out var kept))
+                continue;
+            }
+            if (kept.Dropped > lastEventId)
+            {
+                return Replay.Reset;
+            }
+            foreach (var e in kept.Events)
+            {
+                if (e.EventId > lastEventId)
                 {
-                    continue;
-                }
-                if (kept.Dropped > lastEventId)
-                {
-                    return Replay.Reset;
-                }
-                foreach (var e in kept.Events)
-                {
-                    if (e.EventId > lastEventId)
-                    {
-                        events.TryAdd(e.EventId, e);
-                    }
+                    events.TryAdd(e.EventId, e);
                 }
             }
         }
