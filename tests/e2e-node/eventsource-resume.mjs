@@ -3,31 +3,14 @@
 // published meanwhile, in order, then live ones. Usage: node eventsource-resume.mjs <serverA> <serverB>
 // Prints one JSON line per thing observed; exits 1 on any failure.
 import { EventSource } from "eventsource";
+import { notify, waitIn } from "./scenario.mjs";
 
 const [serverA, serverB] = process.argv.slice(2);
 const log = (entry) => console.log(JSON.stringify(entry));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const frames = [];
 const requests = [];
-
-async function until(what, match, timeoutMs = 15000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        const found = frames.find(match);
-        if (found) return found;
-        await sleep(20);
-    }
-    throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(frames.map((f) => f.data.slice(0, 40)))}`);
-}
-
-async function notify(server, seq) {
-    const res = await fetch(`${server}/test/notify`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ channel: "home", selector: "cmd.seq", json: String(seq) }),
-    });
-    if (!res.ok) throw new Error(`notify ${seq}: ${res.status}`);
-}
+const until = (what, match, timeoutMs = 15000) => waitIn(frames, what, match, (f) => f.data.slice(0, 40), timeoutMs);
+const notifySeq = (server, seq) => notify(server, "home", "cmd.seq", String(seq));
 
 try {
     const source = new EventSource(`${serverA}/event-stream?channels=home`, {
@@ -39,17 +22,17 @@ try {
     source.onmessage = (e) => frames.push({ data: e.data, lastEventId: e.lastEventId });
     const connect = JSON.parse((await until("onConnect", (f) => f.data.startsWith("cmd.onConnect "))).data.slice("cmd.onConnect ".length));
     await until("own onJoin", (f) => f.data.startsWith("home@cmd.onJoin ") && f.data.includes(`"userId":"${connect.userId}"`));
-    for (let seq = 0; seq < 5; seq++) await notify(serverA, seq);
+    for (let seq = 0; seq < 5; seq++) await notifySeq(serverA, seq);
     await until("seq 4", (f) => f.data === "home@cmd.seq 4");
 
     // The server ends the stream; EventSource reconnects after its retry delay, meanwhile 20 events go out.
     const unregister = await fetch(`${serverA}/event-unregister?id=${connect.id}`, { method: "POST" });
     if (!unregister.ok) throw new Error(`unregister: ${unregister.status}`);
-    for (let seq = 5; seq < 25; seq++) await notify(serverA, seq);
+    for (let seq = 5; seq < 25; seq++) await notifySeq(serverA, seq);
     const second = await until("second onConnect", (f) => f.data.startsWith("cmd.onConnect ") && !f.data.includes(`"id":"${connect.id}"`), 20000);
     const resumed = JSON.parse(second.data.slice("cmd.onConnect ".length));
     await until("own onJoin after the reconnect", (f) => f.data.startsWith("home@cmd.onJoin ") && f.data.includes(`"userId":"${resumed.userId}"`));
-    await notify(serverB, 25);
+    await notifySeq(serverB, 25);
     await until("seq 25", (f) => f.data === "home@cmd.seq 25");
     source.close();
 

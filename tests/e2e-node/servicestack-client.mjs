@@ -3,6 +3,7 @@
 // Prints one JSON line per thing observed; the xunit test asserts on them. Exits 1 on any failure.
 import { ServerEventsClient } from "@servicestack/client";
 import { EventSource } from "eventsource";
+import { notify, sleep, waitIn } from "./scenario.mjs";
 
 globalThis.EventSource = EventSource;
 // The client styles DOM elements for css.* messages; Node has no DOM, so give it an empty one.
@@ -11,26 +12,7 @@ globalThis.document ??= { querySelectorAll: () => [], body: {} };
 const [serverA, serverB] = process.argv.slice(2);
 const seen = [];
 const log = (entry) => { seen.push(entry); console.log(JSON.stringify(entry)); };
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what, match, timeoutMs = 10000) {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
-        const found = seen.find(match);
-        if (found) return found;
-        await sleep(20);
-    }
-    throw new Error(`timed out waiting for ${what}; saw ${JSON.stringify(seen.map((s) => s.type))}`);
-}
-
-async function notify(server, channel, selector, json) {
-    const res = await fetch(`${server}/test/notify`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ channel, selector, json }),
-    });
-    if (!res.ok) throw new Error(`notify failed: ${res.status} ${await res.text()}`);
-}
+const waitFor = (what, match, timeoutMs) => waitIn(seen, what, match, (s) => s.type, timeoutMs);
 
 const client = new ServerEventsClient(serverA, ["home"], {
     handlers: {
