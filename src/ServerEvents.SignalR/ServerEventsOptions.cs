@@ -35,6 +35,13 @@ public sealed class ServerEventsOptions
     /// </summary>
     public int HistoryPerTarget { get; set; } = 1000;
 
+    /// <summary>
+    /// How long events are kept in the history, whatever their count; a target idle for longer has no history
+    /// left, so history does not grow with the number of sessions ever notified. A client away for longer gets
+    /// <c>cmd.onReset</c>. Null keeps events until <see cref="HistoryPerTarget"/> pushes them out.
+    /// </summary>
+    public TimeSpan? HistoryMaxAge { get; set; } = TimeSpan.FromHours(1);
+
     /// <summary>Largest notification payload accepted, in characters of JSON text.</summary>
     public int MaxMessageLength { get; set; } = 1024 * 1024;
 

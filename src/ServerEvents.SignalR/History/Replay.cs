@@ -1,14 +1,19 @@
 namespace ServerEvents.History;
 
 /// <summary>
-/// What a resuming connection gets: the events it missed, in id order, or — when the kept history no longer
-/// reaches back to its last event id — nothing but the instruction to reset (<see cref="Complete"/> false).
+/// What a resuming connection gets: the events it missed, in id order, each once — and, when the kept history no
+/// longer reaches back to its last event id, the point up to which it cannot be told what it missed
+/// (<see cref="ResetThrough"/>): it then gets a reset event with that id, followed by the kept events after it.
 /// </summary>
-/// <param name="Events">Events after the last id the client saw, oldest first, each once.</param>
-/// <param name="Complete">False when some events after that id are no longer kept.</param>
-internal sealed record Replay(IReadOnlyList<ServerEvent> Events, bool Complete)
+/// <param name="Events">Events to replay, oldest first, each once; all after <see cref="ResetThrough"/> when there is one.</param>
+/// <param name="ResetThrough">Null when nothing is missing; else the highest id up to which events may be missing.</param>
+internal sealed record Replay(IReadOnlyList<ServerEvent> Events, long? ResetThrough = null)
 {
-    public static Replay Reset { get; } = new([], false);
+    public static Replay Nothing { get; } = new([]);
 
-    public static Replay Nothing { get; } = new([], true);
+    public bool Complete => ResetThrough is null;
+
+    /// <summary>Nothing is known up to <paramref name="through"/>; <paramref name="kept"/> are the kept events, of which those after it are replayed.</summary>
+    public static Replay Reset(long through, IEnumerable<ServerEvent>? kept = null) =>
+        new([.. (kept ?? []).Where(e => e.EventId > through).DistinctBy(e => e.EventId).OrderBy(e => e.EventId)], through);
 }

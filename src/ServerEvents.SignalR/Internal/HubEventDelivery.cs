@@ -16,13 +16,13 @@ namespace ServerEvents.Internal;
 /// lock then queues writes first come, first served). The Redis manager gets the same from Redis, which runs
 /// the publish scripts one at a time and pushes their messages to every server in that order.
 /// </remarks>
-internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, IOptions<ServerEventsOptions> options) : EventDelivery
+internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, IOptions<ServerEventsOptions> options, TimeProvider time) : EventDelivery
     where THub : Hub
 {
     private readonly bool _managerStampsIds = manager is IStampsEventIds;
     private readonly Lock _order = new();
     // The memory back-end's history; a manager that stamps ids keeps its own (IReplaysHistory).
-    private readonly MemoryEventHistory _history = new(manager is IStampsEventIds ? 0 : options.Value.HistoryPerTarget);
+    private readonly MemoryEventHistory _history = new(manager is IStampsEventIds ? 0 : options.Value.HistoryPerTarget, options.Value.HistoryMaxAge, time);
     private long _lastEventId;
 
     public override Task AddToGroupAsync(string connectionId, string group, CancellationToken cancellationToken) =>
@@ -53,8 +53,14 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
             {
                 _ = manager.AddToGroupAsync(connectionId, group, cancellationToken);
             }
-            // An id above the counter is from before this server restarted: its history is gone.
-            var replay = last > _lastEventId ? Replay.Reset : _history.Since([.. groups, GroupNames.All], last);
+            // An id above the counter is from before this server restarted: its history is gone (as is all of it
+            // without history).
+            var replay = last > _lastEventId || !_history.Enabled ? Replay.Reset(_lastEventId) : _history.Since([.. groups, GroupNames.All], last);
+            if (replay.ResetThrough is { } through)
+            {
+                // In id order, where the missing events would have been.
+                _ = manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [ResetNotice.Create(last, through, ResetNotice.TooOld)], cancellationToken);
+            }
             foreach (var e in replay.Events)
             {
                 _ = manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [e], cancellationToken);

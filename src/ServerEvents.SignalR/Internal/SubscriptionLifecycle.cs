@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
+using ServerEvents.History;
 using ServerEvents.Presence;
 
 namespace ServerEvents.Internal;
@@ -23,7 +24,7 @@ internal sealed class SubscriptionLifecycle(
     ILogger<SubscriptionLifecycle> logger)
 {
     /// <summary>Sent to a resuming client whose last event id is older than the kept history.</summary>
-    public const string ResetSelector = "cmd.onReset";
+    public const string ResetSelector = ResetNotice.Selector;
 
     private readonly ServerEventsOptions _options = options.Value;
 
@@ -195,17 +196,8 @@ internal sealed class SubscriptionLifecycle(
             Interlocked.Increment(ref _totalConnections);
             // onConnect is sent before the connection joins any group, so it is always the first event.
             await delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken);
-            var replay = await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info)], lastEventId, cancellationToken);
-            if (!replay.Complete)
-            {
-                // History no longer reaches back: say so instead of leaving the client silently behind.
-                var reset = new Dictionary<string, string>
-                {
-                    ["lastEventId"] = lastEventId!.Value.ToString(CultureInfo.InvariantCulture),
-                    ["reason"] = "The events after lastEventId are no longer kept: reload the state.",
-                };
-                await delivery.ToConnectionAsync(id, ResetSelector, Json(reset), cancellationToken);
-            }
+            // A resuming client gets what it missed, or — where history no longer reaches back — cmd.onReset in its place.
+            await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info)], lastEventId, cancellationToken);
         }
         catch (ArgumentException) when (!added)
         {

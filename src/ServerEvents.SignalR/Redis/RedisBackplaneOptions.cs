@@ -22,4 +22,11 @@ public sealed class RedisBackplaneOptions
     /// cannot hold up others or grow server memory without bound.
     /// </summary>
     public int MaxPendingWritesPerConnection { get; set; } = 1000;
+
+    /// <summary>
+    /// Notifications accepted while Redis is unreachable, to be published in order once it is back; the next one
+    /// beyond this fails at once with a <see cref="Resp.RedisConnectionException"/> whose <c>Unsent</c> is true.
+    /// 0 fails every notification at once while Redis is down.
+    /// </summary>
+    public int MaxBufferedNotifications { get; set; } = 10_000;
 }

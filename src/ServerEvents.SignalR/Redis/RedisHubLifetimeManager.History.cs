@@ -9,6 +9,13 @@ namespace ServerEvents.Redis;
 
 internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
 {
+    // Streams per history read: a back-fill after a reconnect reads every local connection's targets.
+    private const int TargetsPerRead = 200;
+    private readonly Lock _backfillGate = new();
+    // Connections held since the pub/sub connection was lost, each with the mark it resumes after.
+    private readonly Dictionary<LocalConnection, long> _awaitingBackfill = [];
+    private int _losses;
+
     /// <inheritdoc />
     public async Task<Replay> JoinAndReplayAsync(string connectionId, IReadOnlyList<string> groups, long lastEventId, CancellationToken cancellationToken)
     {
@@ -26,50 +33,150 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             {
                 await ChangeLocalGroupAsync(local, group, add: true);
             }
-            replay = await ReadHistoryAsync([.. groups, GroupNames.All], lastEventId, cancellationToken);
+            string[] targets = [.. groups, GroupNames.All];
+            // Without history only the counter is read: nothing is known of what the client missed.
+            var history = await ReadHistoryAsync(_historyPerTarget > 0 ? targets : [], lastEventId, cancellationToken);
+            replay = _historyPerTarget > 0 ? history.For(targets) : Replay.Reset(history.Current);
         }
         finally
         {
-            local.Release([.. replay.Events.Select(e => (e.EventId, EventMessage(e)))]);
+            local.Release(Messages(replay.Events), ResetMessage(lastEventId, replay, ResetNotice.TooOld));
         }
         return replay;
     }
 
-    private async Task<Replay> ReadHistoryAsync(IReadOnlyList<string> targets, long lastEventId, CancellationToken cancellationToken)
+    /// <summary>
+    /// The pub/sub connection is gone: what is published from now until it is back (and resubscribed) does not reach
+    /// this server. Every local connection is held from here, and resumes after the highest id this server delivered.
+    /// </summary>
+    private void OnPubSubLost()
     {
-        var from = (lastEventId + 1).ToString(CultureInfo.InvariantCulture) + "-0";
-        var reply = await ReadHistory.RunAsync(_backplane.Commands, [_keys.HistoryFloor, _keys.EventSequence, .. targets.Select(_keys.History)], [from], cancellationToken);
-        var parts = reply.Items!;
-        // Ids before the floor are from before the counter (and every history) started, ids above the counter were
-        // never issued by it (Redis lost its data since): nothing is known of what followed them.
-        if (!long.TryParse(parts[0].AsString(), CultureInfo.InvariantCulture, out var floor) || lastEventId + 1 < floor
-            || !long.TryParse(parts[1].AsString(), CultureInfo.InvariantCulture, out var current) || lastEventId > current)
+        lock (_backfillGate)
         {
-            return Replay.Reset;
-        }
-        var events = new SortedDictionary<long, ServerEvent>();
-        for (var i = 2; i + 3 < parts.Length; i += 4)
-        {
-            var added = parts[i].Integer;
-            var kept = parts[i + 1].Integer;
-            // Trimmed entries all precede the first kept one; a client whose last id is before that may have missed some.
-            if (added > kept && EntryEventId(parts[i + 2].AsString()) is { } first && lastEventId + 1 < first)
+            _losses++;
+            var held = new List<LocalConnection>();
+            foreach (var connection in _connections.Values)
             {
-                return Replay.Reset;
-            }
-            foreach (var message in parts[i + 3].Items!)
-            {
-                if (ParseEvent(message.Bytes) is { } serverEvent)
+                if (!_awaitingBackfill.ContainsKey(connection))
                 {
-                    events.TryAdd(serverEvent.EventId, serverEvent);
+                    connection.Hold();
+                    held.Add(connection);
                 }
             }
+            // Read after holding: an event delivered up to the mark was either written before the hold or is held;
+            // any later one is read from the history.
+            var mark = _delivered.Current;
+            foreach (var connection in held)
+            {
+                _awaitingBackfill[connection] = mark;
+            }
+            _backplane.AwaitingBackfill = _awaitingBackfill.Count;
         }
-        return new Replay([.. events.Values], Complete: true);
     }
 
-    private static long? EntryEventId(string? entryId) =>
-        entryId is { Length: > 0 } && long.TryParse(entryId.AsSpan(0, entryId.IndexOf('-', StringComparison.Ordinal)), CultureInfo.InvariantCulture, out var id) ? id : null;
+    /// <summary>
+    /// Pub/sub is back and resubscribed, so every new event arrives live (and is held): replays to each held connection
+    /// what it missed meanwhile, from the shared history, merged with the held events — or tells it to reset when the
+    /// history does not reach back (Redis lost its data, or trimmed it). Retries while Redis does not answer (the
+    /// command connection may come back later than pub/sub) and stops when pub/sub is lost again: the next
+    /// reconnect starts over.
+    /// </summary>
+    private async Task OnPubSubBackAsync()
+    {
+        var delay = DrainRetryDelay;
+        while (!_disposed.IsCancellationRequested && _backplane.Subscriber.IsConnected)
+        {
+            try
+            {
+                if (await BackfillAsync())
+                {
+                    return;
+                }
+            }
+            catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException or FormatException)
+            {
+                RedisLog.BackFillFailed(_logger, ex.Message);
+                try
+                {
+                    await Task.Delay(delay, _disposed.Token);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+            }
+        }
+    }
+
+    /// <summary>One pass over the held connections; true when none is left, false when pub/sub was lost meanwhile.</summary>
+    private async Task<bool> BackfillAsync()
+    {
+        int losses;
+        List<KeyValuePair<LocalConnection, long>> pending;
+        lock (_backfillGate)
+        {
+            losses = _losses;
+            pending = [.. _awaitingBackfill];
+        }
+        int replayed = 0, resets = 0, released = 0;
+        foreach (var batch in pending.GroupBy(p => p.Value))
+        {
+            var connections = batch.Select(p => (Connection: p.Key, Targets: (string[])[.. p.Key.Groups, GroupNames.All])).ToList();
+            // Without history only the counter is read, for the reset's id.
+            var targets = _historyPerTarget > 0 ? connections.SelectMany(c => c.Targets).Distinct(StringComparer.Ordinal).ToList() : [];
+            var history = await ReadHistoryAsync(targets, batch.Key, _disposed.Token);
+            foreach (var (connection, wanted) in connections)
+            {
+                var replay = _historyPerTarget > 0 ? history.For(wanted) : Replay.Reset(history.Current);
+                lock (_backfillGate)
+                {
+                    // Lost again meanwhile: this read may predate the new gap; the next reconnect reads again.
+                    if (_losses != losses)
+                    {
+                        return false;
+                    }
+                    // Another pass (a quicker reconnect) released it already.
+                    if (!_awaitingBackfill.Remove(connection))
+                    {
+                        continue;
+                    }
+                    _backplane.AwaitingBackfill = _awaitingBackfill.Count;
+                    connection.Release(Messages(replay.Events), ResetMessage(batch.Key, replay, ResetNotice.CutOff));
+                    replayed += replay.Events.Count;
+                    resets += replay.Complete ? 0 : 1;
+                    released++;
+                }
+            }
+            // Everything up to the read is now queued for those connections: publishers waiting for it may go on.
+            _delivered.Delivered(history.Current);
+        }
+        if (released > 0)
+        {
+            RedisLog.BackFilled(_logger, released, replayed, resets);
+        }
+        return true;
+    }
+
+    private async Task<StoredHistory> ReadHistoryAsync(IReadOnlyList<string> targets, long lastEventId, CancellationToken cancellationToken)
+    {
+        var history = new StoredHistory(lastEventId);
+        var from = (lastEventId + 1).ToString(CultureInfo.InvariantCulture) + "-0";
+        foreach (var batch in targets.Chunk(TargetsPerRead).DefaultIfEmpty([]))
+        {
+            var reply = await EventScripts.ReadHistory.RunAsync(_backplane.Commands,
+                [_keys.HistoryFloor, _keys.EventSequence, _keys.HistoryClock, .. batch.Select(_keys.History)],
+                [from, CounterStart(), _historyMaxAgeMs], cancellationToken);
+            history.Add(reply, batch, ParseEvent);
+        }
+        return history;
+    }
+
+    private static (long EventId, SerializedHubMessage Message)? ResetMessage(long lastEventId, Replay replay, string reason) =>
+        replay.ResetThrough is { } through ? (through, EventMessage(ResetNotice.Create(lastEventId, through, reason))) : null;
+
+    private static List<(long EventId, SerializedHubMessage Message)> Messages(IReadOnlyList<ServerEvent> events) =>
+        [.. events.Select(e => (e.EventId, EventMessage(e)))];
 
     private ServerEvent? ParseEvent(ReadOnlyMemory<byte> message)
     {

@@ -33,15 +33,28 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         if (methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
         {
             var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
-            // Where the id counter starts if Redis has none: now, in µs.
-            var start = ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
-            var history = _historyPerTarget > 0 ? historyTargets.Select(_keys.History) : [];
-            var reply = await PublishEvent.RunAsync(_backplane.Commands, [_keys.EventSequence, _keys.HistoryFloor, .. channels, .. localChannels, .. history],
-                [start, body, (long)(channels.Count + localChannels.Count), (long)_historyPerTarget], cancellationToken);
+            string[] publishTo = [.. channels, .. localChannels];
+            string[] streams = _historyPerTarget > 0 ? [.. historyTargets.Select(_keys.History)] : [];
+            // Behind notifications still waiting for Redis, so as not to overtake them.
+            if (TryBuffer(publishTo, streams, body, evenIfEmpty: false, null))
+            {
+                return;
+            }
+            long eventId;
+            try
+            {
+                eventId = await RunPublishAsync(publishTo, streams, body, token: null, cancellationToken);
+            }
+            catch (RedisConnectionException ex) when (ex.Unsent)
+            {
+                // Redis is unreachable and this one never reached it: keep it for when Redis is back.
+                TryBuffer(publishTo, streams, body, evenIfEmpty: true, ex);
+                return;
+            }
             if (localChannels.Count > 0 || localTargets.Any())
             {
                 // Done once this server has queued it for its own recipients too (see DeliveryWatermark).
-                await _delivered.WaitAsync(reply.Integer, _backplane.Options.AckTimeout);
+                await _delivered.WaitAsync(eventId, _backplane.Options.AckTimeout);
             }
             return;
         }
@@ -56,6 +69,89 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
         await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
         WriteLocal(localTargets, excluded, new SerializedHubMessage([.. serialized.Select(s => new SerializedMessage(s.Name, s.Item2))]));
+    }
+
+    /// <summary>Runs the publish script: the event's id, its messages, its history entries, in one round trip.</summary>
+    private async Task<long> RunPublishAsync(string[] channels, string[] streams, byte[] body, string? token, CancellationToken cancellationToken)
+    {
+        string[] keys = token is null
+            ? [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, .. channels, .. streams]
+            : [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, token, .. channels, .. streams];
+        var reply = await EventScripts.Publish.RunAsync(_backplane.Commands, keys,
+            [CounterStart(), body, (long)channels.Length, (long)_historyPerTarget, _historyMaxAgeMs, token is null ? "0" : "1"], cancellationToken);
+        return reply.Integer;
+    }
+
+    /// <summary>Where the id counter starts if Redis has none: now, in µs.</summary>
+    private static string CounterStart() => ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// Queues a notification behind those waiting for Redis (or, with <paramref name="evenIfEmpty"/>, as the first one);
+    /// false when none wait. A full buffer refuses it with <paramref name="cause"/>'s error, marked unsent.
+    /// </summary>
+    private bool TryBuffer(string[] channels, string[] streams, byte[] body, bool evenIfEmpty, RedisConnectionException? cause)
+    {
+        var buffer = _backplane.Buffer;
+        switch (buffer.TryAdd(sequence => new BufferedNotification(channels, streams, body, _keys.PublishToken(_serverId, sequence)), evenIfEmpty))
+        {
+            case BufferResult.Skipped:
+                return false;
+            case BufferResult.QueuedFirst:
+                RedisLog.Buffering(_logger, buffer.Capacity);
+                _ = Task.Run(DrainBufferAsync);
+                return true;
+            case BufferResult.Queued:
+                return true;
+            default:
+                throw buffer.Capacity == 0 && cause is not null
+                    ? cause
+                    : new RedisConnectionException(
+                        $"Redis at {_backplane.Options.Connection.EndPoint} is unreachable and {buffer.Capacity} notifications already wait for it " +
+                        "(RedisBackplaneOptions.MaxBufferedNotifications): this one was not sent.", cause, unsent: true);
+        }
+    }
+
+    /// <summary>Publishes the buffered notifications in order, each once (its token), as soon as Redis answers again.</summary>
+    private async Task DrainBufferAsync()
+    {
+        var buffer = _backplane.Buffer;
+        long published = 0;
+        try
+        {
+            while (buffer.TryPeek(out var next))
+            {
+                try
+                {
+                    if (!_backplane.Commands.IsConnected)
+                    {
+                        await Task.Delay(DrainRetryDelay, _disposed.Token);
+                        continue;
+                    }
+                    await RunPublishAsync(next.Channels, next.Streams, next.Body, next.Token, _disposed.Token);
+                    published++;
+                }
+                catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+                {
+                    // Maybe run, maybe not: the token makes the retry safe either way.
+                    await Task.Delay(DrainRetryDelay, _disposed.Token);
+                    continue;
+                }
+                catch (RedisServerException ex)
+                {
+                    // Redis refused it (out of memory, say): retrying cannot help, and it would hold up the rest.
+                    RedisLog.BufferedRefused(_logger, ex.Message);
+                }
+                if (buffer.RemoveHead())
+                {
+                    break;
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        RedisLog.BufferDrained(_logger, published);
     }
 
     private async Task<long> PublishRawAsync(string channel, byte[] payload, CancellationToken cancellationToken) =>
@@ -89,8 +185,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             // Our own events come back this way too, in id order with everyone else's.
             if (BackplaneProtocol.TryReadEvent(span, out var serverEvent, out var excluded))
             {
-                WriteLocal(targets, excluded, EventMessage(serverEvent), serverEvent.EventId, direct);
+                // Marked before the writes: a back-fill that reads the mark after holding the connections then
+                // finds each write of this event either done before the hold or held (see OnPubSubLost).
                 _delivered.Delivered(serverEvent.EventId);
+                WriteLocal(targets, excluded, EventMessage(serverEvent), serverEvent.EventId, direct);
                 return;
             }
             var invocation = new BackplaneProtocol.Reader(span);

@@ -20,63 +20,12 @@ namespace ServerEvents.Redis;
 internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IStampsEventIds, IAsyncDisposable
     where THub : Hub
 {
-    // One round trip per event whatever the number of recipients. The counter starts at the current time in
-    // µs whenever it is created (first use, or Redis lost its data), so ids keep increasing across servers
-    // and across Redis restarts without persistence, at the cost of one INCR in the steady state; the history
-    // floor records where the counter (and so every history) started.
-    // KEYS: counter, floor, ARGV[3] channels to publish to, then history streams. ARGV: start, body, channel count, cap.
-    private static readonly RedisScript PublishEvent = new("publish-event", """
-        local id = redis.call('INCR', KEYS[1])
-        if id == 1 then
-          id = tonumber(ARGV[1])
-          redis.call('SET', KEYS[1], ARGV[1])
-          redis.call('SET', KEYS[2], ARGV[1])
-        end
-        local message = string.format('%d', id) .. ARGV[2]
-        local channels = tonumber(ARGV[3])
-        for i = 3, channels + 2 do
-          redis.call('PUBLISH', KEYS[i], message)
-        end
-        for i = channels + 3, #KEYS do
-          redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[4], string.format('%d-1', id), 'm', message)
-        end
-        return id
-        """);
-
-    // What a resuming connection missed, in one round trip. KEYS: floor, counter, then history streams;
-    // ARGV: the first entry id wanted ("{last + 1}-0"). Returns the floor, the counter, then per stream: entries ever added,
-    // entries kept, the first kept entry id ("" when none), and the kept messages from ARGV[1] on.
-    // A missing floor (a counter older than histories) is set to the next id: nothing before it is known.
-    private static readonly RedisScript ReadHistory = new("read-history", """
-        local current = redis.call('GET', KEYS[2]) or '0'
-        local floor = redis.call('GET', KEYS[1])
-        if not floor then
-          redis.call('SET', KEYS[1], string.format('%d', tonumber(current) + 1), 'NX')
-          floor = redis.call('GET', KEYS[1])
-        end
-        local out = { floor, current }
-        for i = 3, #KEYS do
-          local added, length, first, entries = 0, 0, '', {}
-          if redis.call('EXISTS', KEYS[i]) == 1 then
-            local info = redis.call('XINFO', 'STREAM', KEYS[i])
-            for j = 1, #info, 2 do
-              if info[j] == 'entries-added' then added = info[j + 1] end
-              if info[j] == 'length' then length = info[j + 1] end
-              if info[j] == 'first-entry' and info[j + 1] then first = info[j + 1][1] end
-            end
-            local range = redis.call('XRANGE', KEYS[i], ARGV[1], '+')
-            for j = 1, #range do entries[#entries + 1] = range[j][2][2] end
-          end
-          out[#out + 1] = added
-          out[#out + 1] = length
-          out[#out + 1] = first
-          out[#out + 1] = entries
-        end
-        return out
-        """);
+    private static readonly TimeSpan DrainRetryDelay = TimeSpan.FromMilliseconds(50);
 
     private readonly RedisBackplane _backplane;
     private readonly int _historyPerTarget;
+    private readonly long _historyMaxAgeMs;
+    private readonly CancellationTokenSource _disposed = new();
     private readonly RedisKeys _keys;
     private readonly string _serverId;
     private readonly IHubProtocolResolver _protocols;
@@ -93,6 +42,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     public RedisHubLifetimeManager(RedisBackplane backplane, IHubProtocolResolver protocols, IOptions<ServerEventsOptions> options, ILogger<RedisHubLifetimeManager<THub>> logger)
     {
         _historyPerTarget = options.Value.HistoryPerTarget;
+        _historyMaxAgeMs = options.Value.HistoryMaxAge is { } age && age > TimeSpan.Zero ? Math.Max(1, (long)age.TotalMilliseconds) : 0;
         _backplane = backplane;
         _keys = backplane.Keys;
         _serverId = backplane.ServerId;
@@ -242,8 +192,10 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
 
     public async ValueTask DisposeAsync()
     {
+        await _disposed.CancelAsync();
+        _backplane.Subscriber.Disconnected -= OnPubSubLost;
+        _backplane.Subscriber.Reconnected -= OnPubSubBackAsync;
         _startLock.Dispose();
-        await ValueTask.CompletedTask;
     }
 
     private async Task ChangeGroupAsync(string connectionId, string groupName, bool add, CancellationToken cancellationToken)
@@ -325,6 +277,8 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             await subscriber.SubscribeAsync(_keys.All, (_, message) => Deliver(message, _connections.Values, direct: false), cancellationToken);
             await subscriber.SubscribeAsync(_keys.Control, (_, message) => OnControlMessage(message), cancellationToken);
             await subscriber.SubscribeAsync(_keys.Ack(_serverId), (_, message) => OnAckMessage(message), cancellationToken);
+            subscriber.Disconnected += OnPubSubLost;
+            subscriber.Reconnected += OnPubSubBackAsync;
             Volatile.Write(ref _started, true);
         }
         finally

@@ -60,7 +60,7 @@ public sealed class RedisConnection : IAsyncDisposable
         var session = _session;
         if (session is null || !session.IsAlive)
         {
-            throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.");
+            throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.", unsent: true);
         }
         var pending = session.Enqueue(command);
         try
@@ -148,7 +148,7 @@ public sealed class RedisConnection : IAsyncDisposable
             var pending = new Pending(command);
             if (!_queue.Writer.TryWrite(pending))
             {
-                pending.Fail(new RedisConnectionException($"Connection to Redis at {_endPoint} is closed."));
+                pending.Fail(new RedisConnectionException($"Connection to Redis at {_endPoint} is closed.", unsent: true));
             }
             return pending.Task;
         }
@@ -161,9 +161,10 @@ public sealed class RedisConnection : IAsyncDisposable
             }
             _queue.Writer.TryComplete();
             var lost = new RedisConnectionException($"Connection to Redis at {_endPoint} lost: {reason.Message}", reason);
+            var unsent = new RedisConnectionException($"Connection to Redis at {_endPoint} lost before the command was sent: {reason.Message}", reason, unsent: true);
             while (_queue.Reader.TryRead(out var queued))
             {
-                queued.Fail(lost);
+                queued.Fail(unsent);
             }
             lock (_gate)
             {
@@ -188,7 +189,7 @@ public sealed class RedisConnection : IAsyncDisposable
                             // CloseAsync marks the session dead before draining under this lock.
                             if (!IsAlive)
                             {
-                                pending.Fail(new RedisConnectionException($"Connection to Redis at {_endPoint} is closed."));
+                                pending.Fail(new RedisConnectionException($"Connection to Redis at {_endPoint} is closed.", unsent: true));
                                 continue;
                             }
                             _inFlight.Enqueue(pending);

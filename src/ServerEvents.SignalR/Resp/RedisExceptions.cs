@@ -6,10 +6,18 @@ public sealed class RedisConnectionException : Exception
     /// <summary>Creates the exception.</summary>
     /// <param name="message">What failed, including the endpoint.</param>
     /// <param name="innerException">The underlying socket or protocol error.</param>
-    public RedisConnectionException(string message, Exception? innerException = null)
+    /// <param name="unsent">The command failed before any of it was written to Redis.</param>
+    public RedisConnectionException(string message, Exception? innerException = null, bool unsent = false)
         : base(message, innerException)
     {
+        Unsent = unsent;
     }
+
+    /// <summary>
+    /// True when the command certainly never reached Redis (there was no connection to write it to), so
+    /// sending it again cannot run it twice; false when it may or may not have run.
+    /// </summary>
+    public bool Unsent { get; }
 }
 
 /// <summary>Redis answered a command with an error reply (<c>-ERR …</c>).</summary>

@@ -42,6 +42,12 @@ internal sealed class RedisSubscriber : IAsyncDisposable
     /// <summary>Raised after a reconnect, once every channel is subscribed again.</summary>
     public event Func<Task>? Reconnected;
 
+    /// <summary>
+    /// Raised once the connection is lost, before reconnecting starts and so before any message published after
+    /// the loss can arrive; handlers run synchronously and must be quick.
+    /// </summary>
+    public event Action? Disconnected;
+
     public IReadOnlyCollection<string> Channels => [.. _handlers.Keys];
 
     public async Task ConnectAsync(CancellationToken cancellationToken = default)
@@ -292,6 +298,14 @@ internal sealed class RedisSubscriber : IAsyncDisposable
             }
             _lastError = reason.Message;
             RespLog.ConnectionLost(_logger, "pub/sub", _options.EndPoint, reason.Message);
+            try
+            {
+                Disconnected?.Invoke();
+            }
+            catch (Exception ex)
+            {
+                RespLog.HandlerFailed(_logger, "(disconnected)", ex);
+            }
             var channels = Array.Empty<string>();
             var attempts = await _policy.RetryAsync(
                 async () =>

@@ -83,12 +83,44 @@ public abstract partial class ServerEventsSpecification
         var reset = await resumed.WaitForAsync(ResetSelector);
         Assert.Equal(last.ToString(), reset.Meta["lastEventId"]);
         await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", 400).DefaultTimeout();
-        var events = (await resumed.BarrierAsync(cluster.Api(0))).Where(e => e.Selector == "cmd.seq").Select(e => e.Json).ToList();
-        Assert.Equal(["400"], events);
+        var after = (await resumed.BarrierAsync(cluster.Api(0))).SkipWhile(e => e.Selector != ResetSelector).ToList();
+        // The reset stands where the lost events were; what history still keeps follows it, in order, then live ones.
+        var kept = after.Skip(1).Where(e => e.Selector == "cmd.seq").ToList();
+        var firstKept = int.Parse(kept[0].Json);
+        Assert.InRange(firstKept, 1, 396);
+        Assert.Equal(Enumerable.Range(firstKept, 401 - firstKept), kept.Select(e => int.Parse(e.Json)));
+        Assert.True(reset.EventId > last && reset.EventId < kept[0].EventId, $"reset id {reset.EventId} not between {last} and {kept[0].EventId}");
 
         // An id from the future (a server that restarted, or a made-up one) cannot be resumed either.
         var stranger = await cluster.ConnectAsync(0, "home", lastEventId: long.MaxValue / 2);
         await stranger.WaitForAsync(ResetSelector);
+    }
+
+    [Fact]
+    public async Task Events_older_than_the_history_age_cap_are_not_replayed_and_the_client_is_told()
+    {
+        await using var cluster = await StartAsync(o => o.HistoryMaxAge = TimeSpan.FromSeconds(1));
+        var first = await cluster.ConnectAsync(0, "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", "seen").DefaultTimeout();
+        var last = (await first.WaitForAsync("cmd.seq")).EventId;
+        await first.DisposeAsync();
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.seq", "aged").DefaultTimeout();
+        await Task.Delay(TimeSpan.FromSeconds(1.6));
+
+        // Nothing was published since: the history of every target has aged away.
+        var idle = await cluster.ConnectAsync(cluster.Count - 1, "home", lastEventId: last);
+        var reset = await idle.WaitForAsync(ResetSelector);
+        Assert.Equal(last.ToString(), reset.Meta["lastEventId"]);
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", "young").DefaultTimeout();
+        var seqs = (await idle.BarrierAsync(cluster.Api(0))).Where(e => e.Selector == "cmd.seq").Select(e => e.Json).ToList();
+        Assert.Equal(["\"young\""], seqs);
+
+        // The next write trimmed what had aged; the young event is still kept and follows the reset.
+        var busy = await cluster.ConnectAsync(0, "home", lastEventId: last);
+        var events = (await busy.BarrierAsync(cluster.Api(0))).Where(e => e.Selector is "cmd.seq" or ResetSelector).Select(e => e.Selector + " " + e.Json).ToList();
+        Assert.Equal(2, events.Count);
+        Assert.StartsWith(ResetSelector, events[0], StringComparison.Ordinal);
+        Assert.Equal("cmd.seq \"young\"", events[1]);
     }
 
     [Fact]

@@ -13,6 +13,18 @@ internal sealed class DeliveryWatermark
     private readonly Lock _gate = new();
     private long _delivered;
 
+    /// <summary>The highest id delivered so far.</summary>
+    public long Current
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _delivered;
+            }
+        }
+    }
+
     public void Delivered(long eventId)
     {
         List<TaskCompletionSource>? done = null;

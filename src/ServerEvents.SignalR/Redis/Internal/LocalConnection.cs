@@ -9,7 +9,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private readonly Lock _gate = new();
     private Queue<Write> _queue = new();
     private bool _draining;
-    private bool _holding;
+    private int _holds;
 
     public HubConnectionContext Context { get; } = context;
 
@@ -62,7 +62,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 return false;
             }
             _queue.Enqueue(new Write(message, eventId, direct));
-            if (_draining || _holding)
+            if (_draining || _holds > 0)
             {
                 return true;
             }
@@ -73,40 +73,61 @@ internal sealed class LocalConnection(HubConnectionContext context)
         return true;
     }
 
-    /// <summary>Keeps incoming writes waiting while the connection joins its groups and its history is read.</summary>
+    /// <summary>
+    /// Keeps incoming writes waiting while the connection's history is read: when it joins with a last event id,
+    /// or after this server's pub/sub connection was lost. Holds nest; each ends with one <see cref="Release"/>.
+    /// </summary>
     public void Hold()
     {
         lock (_gate)
         {
-            _holding = true;
+            _holds++;
         }
     }
 
     /// <summary>
-    /// Ends a <see cref="Hold"/>: what came to this connection alone goes first (its <c>cmd.onConnect</c>), then the
-    /// replayed events, then the held group events newer than the replay — those up to it are the same events again.
+    /// Ends a <see cref="Hold"/>. What came to this connection alone goes first (its <c>cmd.onConnect</c>, say), then
+    /// the replayed and the held events merged in id order, each once — a held event may also be in the replay.
+    /// With <paramref name="reset"/> (history no longer reaches back) the reset event takes the replay's place and
+    /// held events up to its id are dropped: the reset tells the client that those may be incomplete.
     /// </summary>
-    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay)
+    /// <param name="replay">Events read from history, in id order.</param>
+    /// <param name="reset">The reset event and its id, or null.</param>
+    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay, (long EventId, SerializedHubMessage Message)? reset = null)
     {
-        var newest = replay.Count == 0 ? 0 : replay[^1].EventId;
         lock (_gate)
         {
             var held = _queue;
-            _queue = new Queue<Write>(held.Count + replay.Count);
+            _queue = new Queue<Write>(held.Count + replay.Count + 1);
             foreach (var write in held.Where(w => w.Direct))
             {
                 _queue.Enqueue(write);
             }
+            var events = new SortedDictionary<long, Write>();
+            if (reset is { } marker)
+            {
+                events[marker.EventId] = new Write(marker.Message, marker.EventId, Direct: false);
+            }
             foreach (var (eventId, message) in replay)
             {
-                _queue.Enqueue(new Write(message, eventId, Direct: false));
+                events.TryAdd(eventId, new Write(message, eventId, Direct: false));
             }
-            foreach (var write in held.Where(w => !w.Direct && (w.EventId == 0 || w.EventId > newest)))
+            var after = reset?.EventId ?? 0;
+            foreach (var write in held.Where(w => !w.Direct && w.EventId > after))
+            {
+                events.TryAdd(write.EventId, write);
+            }
+            foreach (var write in events.Values)
             {
                 _queue.Enqueue(write);
             }
-            _holding = false;
-            if (_draining || _queue.Count == 0)
+            // Other invocations carry no id and no order across servers.
+            foreach (var write in held.Where(w => !w.Direct && w.EventId == 0))
+            {
+                _queue.Enqueue(write);
+            }
+            _holds--;
+            if (_holds > 0 || _draining || _queue.Count == 0)
             {
                 return;
             }
@@ -123,7 +144,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
             Write next;
             lock (_gate)
             {
-                if (_holding || !_queue.TryDequeue(out next))
+                if (_holds > 0 || !_queue.TryDequeue(out next))
                 {
                     _draining = false;
                     return;

@@ -21,6 +21,7 @@ internal sealed class RedisBackplane : IAsyncDisposable
         var logger = loggers.CreateLogger("ServerEvents.Redis");
         Commands = new RedisConnection(Options.Connection, logger);
         Subscriber = new RedisSubscriber(Options.Connection, logger);
+        Buffer = new NotificationBuffer(Options.MaxBufferedNotifications);
     }
 
     public RedisBackplaneOptions Options { get; }
@@ -32,6 +33,12 @@ internal sealed class RedisBackplane : IAsyncDisposable
     public RedisConnection Commands { get; }
 
     public RedisSubscriber Subscriber { get; }
+
+    /// <summary>Notifications waiting for Redis to come back.</summary>
+    public NotificationBuffer Buffer { get; }
+
+    /// <summary>Local connections held until what they missed while pub/sub was down is replayed to them.</summary>
+    public int AwaitingBackfill { get; set; }
 
     /// <summary>Connects both connections the first time; throws <see cref="RedisConnectionException"/> if Redis is unreachable.</summary>
     public async ValueTask EnsureConnectedAsync(CancellationToken cancellationToken = default)

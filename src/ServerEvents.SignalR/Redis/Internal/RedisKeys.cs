@@ -13,6 +13,8 @@ namespace ServerEvents.Redis.Internal;
 ///          {p}:servers           set of server ids;  {p}:server:{id} liveness key (TTL);  {p}:server:{id}:subs set
 ///          {p}:history:{target}  stream of a group's (or "*all"'s) recent events, entry id = "{event id}-1", field m = the message
 ///          {p}:history:floor     the first event id every history is complete from (set when the id counter starts)
+///          {p}:history:clock     sorted set: the first event id of each second, scored by Redis time in ms (age cap)
+///          {p}:token:{server}:{n}  the id a buffered notification got, so that retrying it cannot publish it twice
 /// </code>
 /// The Lua scripts in <see cref="PresenceScripts"/> build the same names from the prefix.
 /// </summary>
@@ -37,6 +39,10 @@ internal sealed class RedisKeys(string prefix)
     public string History(string target) => Prefix + ":history:" + target;
 
     public string HistoryFloor => Prefix + ":history:floor";
+
+    public string HistoryClock => Prefix + ":history:clock";
+
+    public string PublishToken(string serverId, string sequence) => Prefix + ":token:" + serverId + ":" + sequence;
 
     public string Sequence(string name) => Prefix + ":seq:" + name;
 

@@ -22,4 +22,19 @@ internal static partial class RedisLog
 
     [LoggerMessage(205, LogLevel.Warning, "Presence housekeeping failed: {Reason}")]
     public static partial void HousekeepingFailed(ILogger logger, string reason);
+
+    [LoggerMessage(206, LogLevel.Warning, "Redis is unreachable: notifications are buffered (up to {Capacity}) until it is back.")]
+    public static partial void Buffering(ILogger logger, int capacity);
+
+    [LoggerMessage(207, LogLevel.Information, "Published {Count} notifications buffered while Redis was unreachable.")]
+    public static partial void BufferDrained(ILogger logger, long count);
+
+    [LoggerMessage(208, LogLevel.Error, "Dropped a buffered notification Redis refused: {Reason}")]
+    public static partial void BufferedRefused(ILogger logger, string reason);
+
+    [LoggerMessage(209, LogLevel.Information, "Back-filled {Connections} connections after the pub/sub connection came back: {Events} events replayed, {Resets} told to reset.")]
+    public static partial void BackFilled(ILogger logger, int connections, int events, int resets);
+
+    [LoggerMessage(210, LogLevel.Warning, "Back-fill after the pub/sub reconnect failed, retrying on the next one: {Reason}")]
+    public static partial void BackFillFailed(ILogger logger, string reason);
 }

@@ -1,0 +1,139 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging.Abstractions;
+using ServerEvents.Redis;
+using ServerEvents.Redis.Internal;
+using ServerEvents.Resp;
+using ServerEvents.Tests.Fixtures;
+using Xunit.Abstractions;
+
+namespace ServerEvents.Tests.ScaleOut;
+
+/// <summary>
+/// Redis going away under three app servers: notifications buffered (and refused once the bound is reached),
+/// what each server's clients missed back-filled from the shared history, and the health check saying so.
+/// </summary>
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisOutageTests(ITestOutputHelper output)
+{
+    private readonly string _prefix = "o" + Guid.NewGuid().ToString("N")[..10];
+
+    private Task<TestCluster> StartAsync(string connectionString, Action<RedisBackplaneOptions>? backplane = null) =>
+        TestCluster.StartAsync(3, services =>
+        {
+            services.AddServerEvents().AddRedis(connectionString, o =>
+            {
+                o.Prefix = _prefix;
+                backplane?.Invoke(o);
+            });
+            services.AddHealthChecks().AddServerEvents();
+        }, app =>
+        {
+            app.MapServerEvents("/hub");
+            app.MapHealthChecks("/health");
+        });
+
+    [Fact]
+    public async Task Events_published_while_pubsub_is_cut_are_back_filled_once_in_order_on_every_server()
+    {
+        await using var ownRedis = await RedisServer.StartAsync();
+        await using var cluster = await StartAsync(ownRedis.ConnectionString);
+        var clients = new List<TestClient>();
+        for (var server = 0; server < 3; server++)
+        {
+            clients.Add(await cluster.ConnectAsync(server, "home"));
+        }
+        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
+        await admin.ConnectAsync();
+
+        // Publishers on all three servers keep going while every pub/sub connection is killed twice; the command
+        // connections stay up, so what is published meanwhile is in the history but reaches no server live.
+        const int PerServer = 150;
+        var publishers = Enumerable.Range(0, 3).Select(server => Task.Run(async () =>
+        {
+            for (var i = 0; i < PerServer; i++)
+            {
+                await cluster.Api(server).NotifyChannelAsync("home", "cmd.seq", $"{server}:{i}");
+                await Task.Delay(4);
+            }
+        })).ToList();
+        for (var cut = 0; cut < 2; cut++)
+        {
+            await Task.Delay(250);
+            var killed = (await admin.ExecuteAsync(RespCommand.Create("CLIENT", "KILL", "TYPE", "pubsub"))).Integer;
+            output.WriteLine($"cut {cut}: killed {killed} pub/sub connections");
+            Assert.True(killed >= 3, $"only {killed} pub/sub connections killed");
+        }
+        await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(60));
+
+        foreach (var client in clients)
+        {
+            var events = (await client.BarrierAsync(cluster.Api(0))).Where(e => e.Selector is "cmd.seq" or "cmd.onReset").ToList();
+            Assert.DoesNotContain(events, e => e.Selector == "cmd.onReset");
+            Assert.Equal(events.Select(e => e.EventId).Order(), events.Select(e => e.EventId));
+            for (var server = 0; server < 3; server++)
+            {
+                var prefix = $"\"{server}:";
+                Assert.Equal(Enumerable.Range(0, PerServer).Select(i => $"\"{server}:{i}\""), events.Where(e => e.Json.StartsWith(prefix, StringComparison.Ordinal)).Select(e => e.Json));
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Notifies_made_while_Redis_is_down_are_buffered_up_to_the_bound_then_refused_and_health_says_so()
+    {
+        await using var ownRedis = await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateTempSubdirectory("redis-aof").FullName);
+        await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.MaxBufferedNotifications = 3);
+        var clients = new List<TestClient>();
+        for (var server = 0; server < 3; server++)
+        {
+            clients.Add(await cluster.ConnectAsync(server, "home"));
+        }
+        using var http = new HttpClient();
+        Assert.Equal("Healthy", await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")));
+
+        await ownRedis.KillAsync();
+        var backplane = cluster[1].Services.GetRequiredService<RedisBackplane>();
+        await Eventually.TrueAsync(() => Task.FromResult(!backplane.Commands.IsConnected), "server 1 did not notice Redis was gone");
+        Assert.Equal("Degraded", await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")));
+        for (var i = 0; i < 3; i++)
+        {
+            await cluster.Api(1).NotifyChannelAsync("home", "cmd.buffered", i).DefaultTimeout();
+        }
+        var refused = await Assert.ThrowsAsync<RedisConnectionException>(() => cluster.Api(1).NotifyChannelAsync("home", "cmd.refused", 3).DefaultTimeout());
+        Assert.True(refused.Unsent);
+        Assert.Contains("MaxBufferedNotifications", refused.Message, StringComparison.Ordinal);
+        using (var unhealthy = await http.GetAsync(new Uri(cluster[1].BaseUri, "/health")))
+        {
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, unhealthy.StatusCode);
+            Assert.Equal("Unhealthy", await unhealthy.Content.ReadAsStringAsync());
+        }
+
+        // Redis comes back with its data (append-only file): the buffered notifies go out in order, each once, and
+        // no client needs a reset — what the servers missed is in the history.
+        await ownRedis.RestartAsync();
+        try
+        {
+            foreach (var client in clients)
+            {
+                await client.WaitForAsync(e => e.Selector == "cmd.buffered" && e.Json == "2", TimeSpan.FromSeconds(30));
+            }
+        }
+        catch (TimeoutException)
+        {
+            output.WriteLine(string.Join("\n", FailureLog.Snapshot.TakeLast(20)));
+            throw;
+        }
+        await cluster.Api(2).NotifyChannelAsync("home", "cmd.after", 0).DefaultTimeout();
+        foreach (var client in clients)
+        {
+            var events = (await client.BarrierAsync(cluster.Api(0))).ToList();
+            Assert.DoesNotContain(events, e => e.Selector is "cmd.onReset" or "cmd.refused");
+            Assert.Equal(["0", "1", "2"], events.Where(e => e.Selector == "cmd.buffered").Select(e => e.Json));
+            Assert.Single(events, e => e.Selector == "cmd.after");
+        }
+        await Eventually.TrueAsync(async () => await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")) == "Healthy", "health did not return to Healthy");
+    }
+}
