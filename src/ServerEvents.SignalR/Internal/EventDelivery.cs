@@ -26,6 +26,17 @@ internal abstract class EventDelivery
     public Task ToConnectionAsync(string connectionId, string selector, string json, CancellationToken cancellationToken) =>
         SendConnectionAsync(connectionId, Stamp(null, selector, json), cancellationToken);
 
+    /// <summary>
+    /// Sends a resuming connection its <c>cmd.onConnect</c> under the id it resumes after, straight to it: a fresh id
+    /// would be higher than those of the events replayed next, and a client dropped in between would resume after
+    /// it and lose them.
+    /// </summary>
+    public Task ToResumingConnectionAsync(string connectionId, long lastEventId, string selector, string json, CancellationToken cancellationToken)
+    {
+        Interlocked.Increment(ref _sent);
+        return SendConnectionAsync(connectionId, new ServerEvent(lastEventId, null, selector, json), cancellationToken);
+    }
+
     public Task ToConnectionsAsync(IReadOnlyList<string> connectionIds, string selector, string json, CancellationToken cancellationToken) =>
         connectionIds.Count == 0
             ? Task.CompletedTask

@@ -83,7 +83,8 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
 
     private Task InOrder(ServerEvent serverEvent, string? historyTarget, Func<ServerEvent, Task> send)
     {
-        if (_managerStampsIds)
+        // An event that carries its id already is not a new one in the order (see ToResumingConnectionAsync).
+        if (_managerStampsIds || serverEvent.EventId != 0)
         {
             return send(serverEvent);
         }

@@ -195,7 +195,9 @@ internal sealed class SubscriptionLifecycle(
             // Counted once registered: the client may see onConnect (next) before this method returns.
             Interlocked.Increment(ref _totalConnections);
             // onConnect is sent before the connection joins any group, so it is always the first event.
-            await delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken);
+            await (lastEventId is { } resumeAfter
+                ? delivery.ToResumingConnectionAsync(id, resumeAfter, "cmd.onConnect", Json(connect), cancellationToken)
+                : delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken));
             // A resuming client gets what it missed, or — where history no longer reaches back — cmd.onReset in its place.
             await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info)], lastEventId, cancellationToken);
         }
