@@ -78,7 +78,9 @@ internal sealed class SubscriptionLifecycle(
     /// </summary>
     private static long? LastEventId(HttpContext http)
     {
-        var value = http.Request.Query["lastEventId"].FirstOrDefault() ?? http.Request.Headers["Last-Event-ID"].FirstOrDefault();
+        // The header first: EventSource keeps the URL it started with (and any lastEventId in it) when it reconnects
+        // by itself, but sends the id it last saw in the header.
+        var value = http.Request.Headers["Last-Event-ID"].FirstOrDefault() ?? http.Request.Query["lastEventId"].FirstOrDefault();
         if (string.IsNullOrEmpty(value))
         {
             return null;

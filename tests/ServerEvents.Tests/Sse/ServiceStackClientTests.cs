@@ -56,6 +56,30 @@ public abstract class ServiceStackClientTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_npm_ServerEventsClient_resumes_on_other_servers_with_lastEventId_and_misses_nothing()
+    {
+        await using var cluster = await StartAsync();
+        var servers = Enumerable.Range(0, 3).Select(i => cluster[i].BaseUri.ToString().TrimEnd('/')).ToArray();
+        var (exitCode, lines) = await RunNodeAsync(RepoPaths.Of("tests", "e2e-node", "servicestack-resume.mjs"), servers);
+        Assert.True(exitCode == 0, "node scenario failed:\n" + string.Join('\n', lines));
+        var seen = lines.Select(l => JsonDocument.Parse(l).RootElement).ToList();
+        JsonElement One(string type) => seen.First(e => e.GetProperty("type").GetString() == type);
+
+        // 0-4 live on A, the 100 published while it was stopped replayed on B, 105 live, 106-125 published while B
+        // was unreachable, 126 live on C: each once, in order.
+        Assert.Equal(Enumerable.Range(0, 127), One("seqs").GetProperty("seqs").EnumerateArray().Select(s => s.GetInt32()));
+        Assert.Equal(0, One("resets").GetProperty("count").GetInt32());
+        var streams = One("streams").GetProperty("streams").EnumerateArray().Select(s => s.GetString()!).ToList();
+        Assert.DoesNotContain("lastEventId=", streams[0], StringComparison.Ordinal);
+        Assert.StartsWith(servers[1] + "/event-stream?", streams[1], StringComparison.Ordinal);
+        Assert.Contains("lastEventId=", streams[1], StringComparison.Ordinal);
+        if (ServerCount > 1)
+        {
+            Assert.Contains(streams.Skip(2), url => url.StartsWith(servers[2] + "/event-stream?", StringComparison.Ordinal) && url.Contains("lastEventId=", StringComparison.Ordinal));
+        }
+    }
+
+    [Fact]
     public async Task The_npm_ServerEventsClient_and_EventSource_work_unchanged()
     {
         var script = RepoPaths.Of("tests", "e2e-node", "servicestack-client.mjs");
