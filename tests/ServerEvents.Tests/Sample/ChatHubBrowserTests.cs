@@ -100,4 +100,43 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         await signalR.ScreenshotAsync(new() { Path = screenshot });
         output.WriteLine($"Screenshot: {screenshot}");
     }
+
+    [Fact]
+    public async Task The_SignalR_page_resumes_after_its_instance_restarts_without_missing_or_repeating_a_message()
+    {
+        var port = RedisServer.FreePort();
+        string[] args = ["--redis", _redis!.ConnectionString];
+        var restarting = await ChatHubProcess.StartAsync(port, args);
+        try
+        {
+            var signalR = await OpenAsync(restarting, "channels=home");
+            var sse = await OpenAsync(_second!, "channels=home&transport=sse");
+            var within = new LocatorAssertionsToHaveTextOptions { Timeout = 15000 };
+            await SendAsync(sse, "before");
+            await Assertions.Expect(signalR.Locator("#messages li .text").Last).ToHaveTextAsync("before", within);
+
+            // The page's instance dies; five messages go out on the other one while it is away.
+            await restarting.KillAsync();
+            for (var i = 1; i <= 5; i++)
+            {
+                await SendAsync(sse, $"while away {i}");
+                await Assertions.Expect(sse.Locator("#messages li .text").Last).ToHaveTextAsync($"while away {i}", within);
+            }
+
+            // Back on the same address: SignalR's automatic reconnect brings the page's lastEventId along.
+            restarting = await ChatHubProcess.StartAsync(port, args);
+            await Assertions.Expect(signalR.Locator("#status")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex("online"), new() { Timeout = 30000 });
+            await SendAsync(sse, "after");
+            await Assertions.Expect(signalR.Locator("#messages li .text").Last).ToHaveTextAsync("after", within);
+
+            var texts = await signalR.Locator("#messages li .text").AllTextContentsAsync();
+            Assert.Equal(["before", "while away 1", "while away 2", "while away 3", "while away 4", "while away 5", "after"],
+                texts.Where(t => t is "before" or "after" || t.StartsWith("while away", StringComparison.Ordinal)));
+            Assert.DoesNotContain("missed too much", await signalR.Locator("#messages").TextContentAsync() ?? "", StringComparison.Ordinal);
+        }
+        finally
+        {
+            await restarting.DisposeAsync();
+        }
+    }
 }

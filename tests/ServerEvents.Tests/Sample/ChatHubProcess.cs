@@ -16,8 +16,11 @@ public static class ChatHubProcess
         }
     }
 
-    public static Task<HostProcess> StartAsync(params string[] args) =>
-        HostProcess.StartAsync(Dll, "ChatHub on ", ["--port", RedisServer.FreePort().ToString(), .. args]);
+    public static Task<HostProcess> StartAsync(params string[] args) => StartAsync(RedisServer.FreePort(), args);
+
+    /// <summary>Starts it on <paramref name="port"/>, e.g. again where a killed instance was.</summary>
+    public static Task<HostProcess> StartAsync(int port, params string[] args) =>
+        HostProcess.StartAsync(Dll, "ChatHub on ", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args]);
 
     /// <summary>Runs the sample expecting it to refuse to start; returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToFailureAsync(params string[] args)
