@@ -1,6 +1,6 @@
 // The app server the load driver starts (one process per server): the hub at /hub, the SSE bridge, and two
 // endpoints for the driver — a server-side publisher (so HTTP costs nothing per message) and process stats.
-// Arguments: --port=N (0 = any), --redis=<connection string>, --prefix=<key prefix>.
+// Arguments: --port=N (0 = any), --redis=<connection string>, --prefix=<key prefix>, --history=N (events kept per target; 0 = none).
 // A `user` query parameter on /hub or /event-stream signs the connection in as that user id (bench only).
 using System.Diagnostics;
 using System.Security.Claims;
@@ -22,6 +22,10 @@ var serverEvents = builder.Services.AddServerEvents(o =>
     o.NotifyChannelOfSubscriptions = false;
     // SSE subscribers of the driver send no heartbeats: what is measured is delivery, not heartbeat POSTs.
     o.IdleTimeout = TimeSpan.FromMinutes(10);
+    if (config["history"] is { } history)
+    {
+        o.HistoryPerTarget = int.Parse(history, System.Globalization.CultureInfo.InvariantCulture);
+    }
 }).AddSseBridge(b => b.MaxStreamsPerUser = null);
 if (config["redis"] is { } redis)
 {

@@ -29,7 +29,7 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public IReadOnlyList<HostProcess> Hosts { get; }
 
-    public static async Task<BenchCluster> StartAsync(string backend, int servers)
+    public static async Task<BenchCluster> StartAsync(string backend, int servers, bool history = true)
     {
         var redis = backend == "redis" ? await RedisServer.StartAsync() : null;
         var hosts = new List<HostProcess>();
@@ -39,6 +39,10 @@ public sealed class BenchCluster : IAsyncDisposable
             for (var i = 0; i < servers; i++)
             {
                 var args = redis is null ? new List<string>() : ["--redis=" + redis.ConnectionString, "--prefix=bench"];
+                if (!history)
+                {
+                    args.Add("--history=0");
+                }
                 hosts.Add(await HostProcess.StartAsync(BenchHostDll, "bench host listening on ", args));
             }
             if (redis is not null)

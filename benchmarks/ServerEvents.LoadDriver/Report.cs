@@ -90,7 +90,7 @@ public static class Report
         md.AppendLine("- *p50 … max*: end-to-end latency, from the publish time carried in each message to its arrival at the subscriber (same clock).");
         md.AppendLine("- *lost / dup / out of order*: counted per subscriber from per-target sequence numbers.");
         md.AppendLine("- *server CPU µs/delivery*: CPU time of all app servers during the run over messages delivered; *server alloc B/delivery* the managed bytes they allocated per delivery; *driver CPU* the same for the load driver; *Redis CPU µs/notify* is redis-server's.");
-        md.AppendLine("- *Redis cmds/notify*: from `INFO commandstats` (keep-alive pings excluded); each notify is one `EVALSHA` round trip whose script runs `INCR` + `PUBLISH`.");
+        md.AppendLine("- *Redis cmds/notify*: from `INFO commandstats` (keep-alive pings excluded); each notify is one `EVALSHA` round trip whose script runs `INCR`, `PUBLISH` and, with history on, `XADD` to the target's stream plus the age cap's `TIME`, `ZRANGE`, `ZRANGEBYSCORE`, `XTRIM` and `PEXPIRE` (and once a second `ZADD` + `ZREMRANGEBYSCORE` on the clock).");
         md.AppendLine("- *server RSS MB*: resident memory of all servers with every subscriber connected; *KB/conn*: growth of live managed heap (after full collections) and of RSS per connection, "
             + "measured between a warm-up batch of connections and all of them.");
         return md.ToString();
@@ -98,7 +98,8 @@ public static class Report
 
     private static IEnumerable<(string Target, string Measured, string Met)> Targets(IReadOnlyList<(string Section, Result Result)> sections)
     {
-        var results = sections.Select(r => r.Result).ToList();
+        // The history section's runs repeat others with history off; the targets are about the default configuration.
+        var results = sections.Where(r => r.Section != Suites.History).Select(r => r.Result).ToList();
         var redis = results.Where(r => r.Scenario.Backend == "redis" && r.RedisCommandsPerNotify is not null && r.Scenario.Kind == "broadcast").ToList();
         if (redis.Count > 0)
         {
@@ -130,6 +131,19 @@ public static class Report
                 Met(fixedRate.All(r => r.P99 < 5)));
         }
 
+        var history = sections.Where(r => r.Section == Suites.History).Select(r => r.Result).ToList();
+        var withAndWithout = history.Where(r => r.Scenario.History)
+            .Select(on => (On: on, Off: history.FirstOrDefault(off => !off.Scenario.History && off.Scenario with { History = true } == on.Scenario)))
+            .Where(p => p.Off is not null).ToList();
+        if (withAndWithout.Count > 0)
+        {
+            yield return ("History on vs off: what resumable delivery costs",
+                string.Join("; ", withAndWithout.Select(p => p.On.Scenario.Rate == 0
+                    ? I($"{p.On.Scenario.Backend}/{p.On.Scenario.Servers} max rate: {p.On.DeliveredPerSecond / p.Off!.DeliveredPerSecond:P0} of the deliveries/s without history, {p.On.ServerCpuMicrosPerDelivery:0.0} vs {p.Off.ServerCpuMicrosPerDelivery:0.0} µs/delivery")
+                    : I($"{p.On.Scenario.Backend}/{p.On.Scenario.Servers} at {p.On.Scenario.RateText}: p50 {p.On.P50:0.0} vs {p.Off!.P50:0.0} ms, p99 {p.On.P99:0.0} vs {p.Off.P99:0.0} ms"))),
+                "measured");
+        }
+
         var idle = sections.Where(r => r.Section == Suites.Idle && !r.Result.Scenario.IsReference).Select(r => r.Result).ToList();
         var reference = sections.FirstOrDefault(r => r.Section == Suites.Idle && r.Result.Scenario.IsReference).Result;
         if (idle.Count > 0)
@@ -152,7 +166,7 @@ public static class Report
         var results = sections.Select(r => r.Result).ToList();
         var throughput = new SvgChart("Broadcast at max rate", "subscribers", "delivered messages/s", logY: false);
         string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
-        var maxRate = sections.Where(r => r.Section is Suites.MaxRate or Suites.Transports && r.Result.Scenario.Rate == 0).Select(r => r.Result)
+        var maxRate = sections.Where(r => r.Section is Suites.MaxRate or Suites.Transports && r.Result.Scenario is { Rate: 0, History: true }).Select(r => r.Result)
             .GroupBy(r => $"{r.Scenario.Backend}, {r.Scenario.Servers} server{(r.Scenario.Servers > 1 ? "s" : "")}, {r.Scenario.Transport}").ToList();
         for (var i = 0; i < maxRate.Count; i++)
         {
@@ -160,7 +174,7 @@ public static class Report
         }
 
         var latency = new SvgChart("Latency at 60,000 deliveries/s (Redis, 3 servers, hub)", "subscribers (rate = 60,000 / subscribers msg/s)", "ms", logY: true);
-        var fixedLoad = results.Where(r => r.Scenario is { Kind: "broadcast", Backend: "redis", Servers: 3, Transport: "hub", Rate: > 0 }
+        var fixedLoad = results.Where(r => r.Scenario is { Kind: "broadcast", Backend: "redis", Servers: 3, Transport: "hub", Rate: > 0, History: true }
             && Math.Abs((r.Scenario.Rate * r.Scenario.Subscribers) - 60_000) < 1_000).ToList();
         latency.Add("p50", "#2ca02c", fixedLoad.Select(r => ((double)r.Scenario.Subscribers, r.P50)));
         latency.Add("p90", "#ff7f0e", fixedLoad.Select(r => ((double)r.Scenario.Subscribers, r.P90)));

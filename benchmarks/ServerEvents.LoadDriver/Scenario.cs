@@ -9,7 +9,7 @@ namespace ServerEvents.LoadDriver;
 /// or, at 0, as fast as <see cref="Window"/> notifies in flight allow. Subscribers are spread round-robin over
 /// the servers; the publisher runs inside server 0.
 /// </summary>
-public sealed record Scenario(string Kind, string Backend, int Servers, string Transport, int Subscribers, int Messages, double Rate, int Window = 64, int PayloadBytes = 64)
+public sealed record Scenario(string Kind, string Backend, int Servers, string Transport, int Subscribers, int Messages, double Rate, int Window = 64, int PayloadBytes = 64, bool History = true)
 {
     public const int ChannelSize = 10;
 
@@ -50,20 +50,27 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
     public string RateText => Rate > 0 ? Rate.ToString("0", CultureInfo.InvariantCulture) + "/s" : "max";
 
     public override string ToString() =>
-        $"{Kind} {Backend}/{Servers} {Transport} {Subscribers} subscribers, {Messages} notifies at {RateText}";
+        $"{Kind} {Backend}/{Servers} {Transport} {Subscribers} subscribers, {Messages} notifies at {RateText}{(History ? "" : ", history off")}";
 
-    /// <summary>Parses <c>kind,backend,servers,transport,subscribers,messages,rate</c>, e.g. <c>broadcast,redis,3,hub,300,2000,200</c>.</summary>
+    /// <summary>
+    /// Parses <c>kind,backend,servers,transport,subscribers,messages,rate[,nohistory]</c>, e.g. <c>broadcast,redis,3,hub,300,2000,200</c>.
+    /// </summary>
     public static Scenario Parse(string text)
     {
         var p = text.Split(',', StringSplitOptions.TrimEntries);
-        if (p.Length != 7 || p[1] is not ("memory" or "redis") || p[3] is not ("hub" or "sse" or "signalr")
+        var history = p.Length != 8 || p[7] != "nohistory";
+        if (p.Length == 8 && history)
+        {
+            throw new FormatException($"'{p[7]}': the optional eighth field can only be nohistory (servers keep no event history).");
+        }
+        if (p.Length is not (7 or 8) || p[1] is not ("memory" or "redis") || p[3] is not ("hub" or "sse" or "signalr")
             || !int.TryParse(p[2], CultureInfo.InvariantCulture, out var servers) || servers < 1
             || !int.TryParse(p[4], CultureInfo.InvariantCulture, out var subscribers) || subscribers < 1
             || !int.TryParse(p[5], CultureInfo.InvariantCulture, out var messages) || messages < 1
             || !double.TryParse(p[6], CultureInfo.InvariantCulture, out var rate) || rate < 0)
         {
             throw new FormatException($"'{text}' is not kind,backend,servers,transport,subscribers,messages,rate "
-                + "(e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis, transport hub|sse|signalr, rate 0 = max; "
+                + "[,nohistory] (e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis, transport hub|sse|signalr, rate 0 = max; "
                 + "signalr = a bare SignalR hub, connections and memory only).");
         }
         if (p[1] == "memory" && servers != 1)
@@ -74,7 +81,7 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
         {
             throw new FormatException($"Unknown scenario kind '{p[0]}' (broadcast, channels or users).");
         }
-        var scenario = new Scenario(p[0], p[1], servers, p[3], subscribers, messages, rate);
+        var scenario = new Scenario(p[0], p[1], servers, p[3], subscribers, messages, rate, History: history);
         if (scenario.PerSubscriber < 1)
         {
             throw new FormatException($"{messages} notifies do not reach each of the {scenario.Targets} {p[0]} once; send at least {scenario.Targets}.");

@@ -19,7 +19,7 @@ public static class ScenarioRunner
     public static async Task<Result> RunAsync(Scenario scenario, TextWriter progress)
     {
         var problems = new List<string>();
-        await using var cluster = await BenchCluster.StartAsync(scenario.Backend, scenario.Servers);
+        await using var cluster = await BenchCluster.StartAsync(scenario.Backend, scenario.Servers, scenario.History);
         var subscribers = new List<BenchSubscriber>();
         using var stopKeepAlive = new CancellationTokenSource();
         var keepAlive = Task.CompletedTask;

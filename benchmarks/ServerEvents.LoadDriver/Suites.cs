@@ -15,6 +15,7 @@ public static class Suites
     public const string Transports = "Hub (WebSocket) and SSE subscribers";
     public const string Targeted = "Small channels and user-targeted notifies";
     public const string Idle = "Idle connections";
+    public const string History = "History on and off";
 
     public static IReadOnlyList<SuiteEntry> Quick { get; } =
     [
@@ -24,6 +25,7 @@ public static class Suites
         new(Transports, new("broadcast", "redis", 3, "sse", 300, 2000, 0)),
         new(Transports, new("broadcast", "redis", 3, "sse", 300, 1200, 200)),
         .. TargetedRuns(300),
+        .. HistoryRuns(300, maxRateMessages: 2000, fixedRateMessages: 1200, runs: 1),
         .. IdleRuns(1500, 20),
     ];
 
@@ -35,6 +37,7 @@ public static class Suites
         new(Transports, new("broadcast", "redis", 3, "sse", 1000, 2000, 0), Runs: 3),
         new(Transports, new("broadcast", "redis", 3, "sse", 300, 3000, 200)),
         .. TargetedRuns(1000),
+        .. HistoryRuns(300, maxRateMessages: 5000, fixedRateMessages: 3000, runs: 3),
         .. IdleRuns(10_000, 20),
     ];
 
@@ -48,6 +51,9 @@ public static class Suites
         [Transports] = "The same broadcast to SSE subscribers of the bridge (`/event-stream`), read as EventSource reads them.",
         [Targeted] = "`channels`: channels of 10 members, notifies round-robin over them (10 deliveries per notify). `users`: one user id "
             + "per subscriber, `NotifyUserId` round-robin (1 delivery per notify), the per-notify cost laid bare.",
+        [History] = "The same runs with the event history (`HistoryPerTarget`, 1,000 by default, and `HistoryMaxAge`, 1 hour) switched off "
+            + "(`HistoryPerTarget = 0`): what keeping every event resumable costs. On Redis the history is written by the publish script "
+            + "itself (`XADD` to the target's stream, trimmed by count and age), so it adds commands inside the same round trip, not round trips.",
         [Idle] = "Connections measured for memory (live managed heap after full collections, and RSS, between a warm-up batch and all "
             + "connections), then a few notifies at 2/s prove that every connection is live. `signalr` is a bare SignalR hub on the "
             + "same server — no Server Events — as the reference for what SignalR and Kestrel cost per connection.",
@@ -81,6 +87,14 @@ public static class Suites
         new(Idle, new("broadcast", "redis", 3, "hub", connections, notifies, 2)),
         new(Idle, new("broadcast", "redis", 3, "sse", connections, notifies, 2)),
     ];
+
+    private static IEnumerable<SuiteEntry> HistoryRuns(int subscribers, int maxRateMessages, int fixedRateMessages, int runs) =>
+        new[] { true, false }.SelectMany(history => new SuiteEntry[]
+        {
+            new(History, new("broadcast", "memory", 1, "hub", subscribers, maxRateMessages, 0, History: history), runs),
+            new(History, new("broadcast", "redis", 3, "hub", subscribers, maxRateMessages, 0, History: history), runs),
+            new(History, new("broadcast", "redis", 3, "hub", subscribers, fixedRateMessages, 200, History: history)),
+        });
 
     private static IEnumerable<SuiteEntry> TargetedRuns(int subscribers) =>
     [

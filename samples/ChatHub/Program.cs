@@ -27,6 +27,8 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
 var serverEvents = builder.Services.AddServerEvents<ChatServerEventsHub>().AddSseBridge();
 builder.Services.AddSingleton(settings);
+// GET /health: Healthy, or Degraded while Redis is unreachable (messages are buffered, clients stay connected).
+builder.Services.AddHealthChecks().AddServerEvents();
 if (settings.Redis is { } redis)
 {
     RedisConnectionOptions redisOptions;
@@ -55,6 +57,7 @@ app.UseStaticFiles();
 app.MapHub<ChatServerEventsHub>("/hub");
 app.MapServerEventsSse();
 app.MapChatRoutes();
+app.MapHealthChecks("/health");
 app.MapGet("/chat-settings", (ChatSettings s) => new { background = s.Background, backend = s.Redis is null ? "memory" : "redis" });
 
 try

@@ -1,5 +1,5 @@
 // The npm `eventsource` EventSource reconnects by itself when its stream ends and sends Last-Event-ID; its
-// reconnect here goes to the other server, as behind a load balancer, and must bring exactly the events
+// reconnect here goes to the other server, as behind a load balancer, and must bring exactly the 100 events
 // published meanwhile, in order, then live ones. Usage: node eventsource-resume.mjs <serverA> <serverB>
 // Prints one JSON line per thing observed; exits 1 on any failure.
 import { EventSource } from "eventsource";
@@ -25,15 +25,15 @@ try {
     for (let seq = 0; seq < 5; seq++) await notifySeq(serverA, seq);
     await until("seq 4", (f) => f.data === "home@cmd.seq 4");
 
-    // The server ends the stream; EventSource reconnects after its retry delay, meanwhile 20 events go out.
+    // The server ends the stream; EventSource reconnects after its retry delay, meanwhile 100 events go out.
     const unregister = await fetch(`${serverA}/event-unregister?id=${connect.id}`, { method: "POST" });
     if (!unregister.ok) throw new Error(`unregister: ${unregister.status}`);
-    for (let seq = 5; seq < 25; seq++) await notifySeq(serverA, seq);
+    for (let seq = 5; seq < 105; seq++) await notifySeq(serverA, seq);
     const second = await until("second onConnect", (f) => f.data.startsWith("cmd.onConnect ") && !f.data.includes(`"id":"${connect.id}"`), 20000);
     const resumed = JSON.parse(second.data.slice("cmd.onConnect ".length));
     await until("own onJoin after the reconnect", (f) => f.data.startsWith("home@cmd.onJoin ") && f.data.includes(`"userId":"${resumed.userId}"`));
-    await notifySeq(serverB, 25);
-    await until("seq 25", (f) => f.data === "home@cmd.seq 25");
+    await notifySeq(serverB, 105);
+    await until("seq 105", (f) => f.data === "home@cmd.seq 105");
     source.close();
 
     log({ type: "requests", requests });

@@ -54,21 +54,21 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         lock (_backfillGate)
         {
             _losses++;
-            var held = new List<LocalConnection>();
+            var held = new List<(LocalConnection Connection, long Queued)>();
             foreach (var connection in _connections.Values)
             {
                 if (!_awaitingBackfill.ContainsKey(connection))
                 {
-                    connection.Hold();
-                    held.Add(connection);
+                    held.Add((connection, connection.Hold()));
                 }
             }
             // Read after holding: an event delivered up to the mark was either written before the hold or is held;
-            // any later one is read from the history.
+            // any later one is read from the history. A connection may have been queued further than the mark by
+            // its own resume (from history): it resumes after that.
             var mark = _delivered.Current;
-            foreach (var connection in held)
+            foreach (var (connection, queued) in held)
             {
-                _awaitingBackfill[connection] = mark;
+                _awaitingBackfill[connection] = Math.Max(mark, queued);
             }
             _backplane.AwaitingBackfill = _awaitingBackfill.Count;
         }

@@ -25,18 +25,19 @@ public sealed class LoadDriverTests(ITestOutputHelper output)
     public async Task Every_scenario_kind_delivers_exactly_once_on_both_back_ends()
     {
         var outcome = await ProcessRunner.RunAsync("dotnet",
-            [Dll, "--run", "broadcast,memory,1,hub,20,100,0", "--run", "broadcast,redis,2,sse,12,60,100", "--run", "channels,redis,2,hub,30,60,0", "--run", "users,redis,3,sse,9,27,0"],
+            [Dll, "--run", "broadcast,memory,1,hub,20,100,0", "--run", "broadcast,redis,2,sse,12,60,100", "--run", "channels,redis,2,hub,30,60,0", "--run", "users,redis,3,sse,9,27,0", "--run", "broadcast,redis,2,hub,10,50,0,nohistory"],
             TimeSpan.FromMinutes(3));
         output.WriteLine(outcome.Stdout);
         output.WriteLine(outcome.Stderr);
         Assert.Equal(0, outcome.ExitCode);
         var rows = outcome.Stdout.Split('\n').Where(l => l.StartsWith("| broadcast", StringComparison.Ordinal) || l.StartsWith("| channels", StringComparison.Ordinal) || l.StartsWith("| users", StringComparison.Ordinal)).ToList();
-        Assert.Equal(4, rows.Count);
+        Assert.Equal(5, rows.Count);
         foreach (var row in rows)
         {
             var cells = row.Split('|', StringSplitOptions.TrimEntries);
-            Assert.Equal(["0", "0", "0"], cells[13..16]); // lost, duplicates, out of order
+            Assert.Equal(["0", "0", "0"], cells[14..17]); // lost, duplicates, out of order
         }
+        Assert.Equal(["on", "on", "on", "on", "off"], rows.Select(r => r.Split('|', StringSplitOptions.TrimEntries)[5]));
     }
 
     [Fact]

@@ -52,6 +52,7 @@ public abstract class ChatHubSpecification : IAsyncLifetime
             using var response = await _http.GetAsync(Url(0, asset)).DefaultTimeout();
             Assert.True(response.StatusCode == HttpStatusCode.OK, $"{asset}: {response.StatusCode}");
         }
+        Assert.Equal("Healthy", await _http.GetStringAsync(Url(0, "/health")).DefaultTimeout());
     }
 
     [Fact]

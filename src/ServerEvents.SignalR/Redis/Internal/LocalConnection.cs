@@ -10,6 +10,8 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private Queue<Write> _queue = new();
     private bool _draining;
     private int _holds;
+    // The highest event id queued for this connection (never lowered).
+    private long _lastQueued;
 
     public HubConnectionContext Context { get; } = context;
 
@@ -62,6 +64,10 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 return false;
             }
             _queue.Enqueue(new Write(message, eventId, direct));
+            if (_holds == 0 && eventId > _lastQueued)
+            {
+                _lastQueued = eventId;
+            }
             if (_draining || _holds > 0)
             {
                 return true;
@@ -77,19 +83,21 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// Keeps incoming writes waiting while the connection's history is read: when it joins with a last event id,
     /// or after this server's pub/sub connection was lost. Holds nest; each ends with one <see cref="Release"/>.
     /// </summary>
-    public void Hold()
+    /// <returns>The highest event id queued before the hold: every earlier event of this connection's targets is queued too.</returns>
+    public long Hold()
     {
         lock (_gate)
         {
             _holds++;
+            return _lastQueued;
         }
     }
 
     /// <summary>
-    /// Ends a <see cref="Hold"/>. What came to this connection alone goes first (its <c>cmd.onConnect</c>, say), then
-    /// the replayed and the held events merged in id order, each once — a held event may also be in the replay.
-    /// With <paramref name="reset"/> (history no longer reaches back) the reset event takes the replay's place and
-    /// held events up to its id are dropped: the reset tells the client that those may be incomplete.
+    /// Ends a <see cref="Hold"/>: the replayed and the held events go out merged in id order, each once (a held event
+    /// may also be in the replay); held messages without an id (other hub invocations) keep their place around them.
+    /// With <paramref name="reset"/> (history no longer reaches back) the reset event stands first, at its id, and held
+    /// events up to that id are dropped: the reset tells the client that those may be incomplete.
     /// </summary>
     /// <param name="replay">Events read from history, in id order.</param>
     /// <param name="reset">The reset event and its id, or null.</param>
@@ -99,7 +107,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
         {
             var held = _queue;
             _queue = new Queue<Write>(held.Count + replay.Count + 1);
-            foreach (var write in held.Where(w => w.Direct))
+            foreach (var write in held.Where(w => w.Direct && w.EventId == 0))
             {
                 _queue.Enqueue(write);
             }
@@ -113,15 +121,15 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 events.TryAdd(eventId, new Write(message, eventId, Direct: false));
             }
             var after = reset?.EventId ?? 0;
-            foreach (var write in held.Where(w => !w.Direct && w.EventId > after))
+            foreach (var write in held.Where(w => w.EventId > after))
             {
                 events.TryAdd(write.EventId, write);
             }
             foreach (var write in events.Values)
             {
                 _queue.Enqueue(write);
+                _lastQueued = Math.Max(_lastQueued, write.EventId);
             }
-            // Other invocations carry no id and no order across servers.
             foreach (var write in held.Where(w => !w.Direct && w.EventId == 0))
             {
                 _queue.Enqueue(write);

@@ -11,19 +11,12 @@ internal sealed class NotificationBuffer(int capacity)
     private readonly Lock _gate = new();
     private long _sequence;
     private long _refused;
+    // Read without the lock on every notify: the common case is an empty buffer.
+    private volatile int _count;
 
     public int Capacity { get; } = capacity;
 
-    public int Count
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _queue.Count;
-            }
-        }
-    }
+    public int Count => _count;
 
     /// <summary>When the oldest buffered notification was accepted; null while empty.</summary>
     public DateTimeOffset? Since { get; private set; }
@@ -37,6 +30,10 @@ internal sealed class NotificationBuffer(int capacity)
     /// </summary>
     public BufferResult TryAdd(Func<string, BufferedNotification> create, bool evenIfEmpty)
     {
+        if (_count == 0 && !evenIfEmpty)
+        {
+            return BufferResult.Skipped;
+        }
         lock (_gate)
         {
             if (_queue.Count == 0 && !evenIfEmpty)
@@ -49,6 +46,7 @@ internal sealed class NotificationBuffer(int capacity)
                 return BufferResult.Full;
             }
             _queue.Enqueue(create((++_sequence).ToString(System.Globalization.CultureInfo.InvariantCulture)));
+            _count = _queue.Count;
             if (_queue.Count > 1)
             {
                 return BufferResult.Queued;
@@ -72,6 +70,7 @@ internal sealed class NotificationBuffer(int capacity)
         lock (_gate)
         {
             _queue.Dequeue();
+            _count = _queue.Count;
             if (_queue.Count > 0)
             {
                 return false;
