@@ -3,16 +3,15 @@
 // published meanwhile, in order, then live ones. Usage: node eventsource-resume.mjs <serverA> <serverB>
 // Prints one JSON line per thing observed; exits 1 on any failure.
 import { EventSource } from "eventsource";
-import { notify, waitIn } from "./scenario.mjs";
+import { notify, report as log, runScenario, waitIn } from "./scenario.mjs";
 
 const [serverA, serverB] = process.argv.slice(2);
-const log = (entry) => console.log(JSON.stringify(entry));
 const frames = [];
 const requests = [];
 const until = (what, match, timeoutMs = 15000) => waitIn(frames, what, match, (f) => f.data.slice(0, 40), timeoutMs);
 const notifySeq = (server, seq) => notify(server, "home", "cmd.seq", String(seq));
 
-try {
+await runScenario(async () => {
     const source = new EventSource(`${serverA}/event-stream?channels=home`, {
         fetch: (url, init) => {
             requests.push({ url: String(url), lastEventId: new Headers(init.headers).get("Last-Event-ID") });
@@ -39,9 +38,4 @@ try {
     log({ type: "requests", requests });
     log({ type: "seqs", seqs: frames.filter((f) => f.data.startsWith("home@cmd.seq ")).map((f) => Number(f.data.slice("home@cmd.seq ".length))) });
     log({ type: "resets", count: frames.filter((f) => f.data.startsWith("cmd.onReset")).length });
-    log({ type: "done" });
-    process.exit(0);
-} catch (e) {
-    log({ type: "failed", message: String((e && e.stack) || e) });
-    process.exit(1);
-}
+});

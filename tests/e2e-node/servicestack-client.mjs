@@ -3,7 +3,7 @@
 // Prints one JSON line per thing observed; the xunit test asserts on them. Exits 1 on any failure.
 import { ServerEventsClient } from "@servicestack/client";
 import { EventSource } from "eventsource";
-import { notify, sleep, waitIn } from "./scenario.mjs";
+import { notify, report, runScenario, sleep, waitIn } from "./scenario.mjs";
 
 globalThis.EventSource = EventSource;
 // The client styles DOM elements for css.* messages; Node has no DOM, so give it an empty one.
@@ -11,7 +11,7 @@ globalThis.document ??= { querySelectorAll: () => [], body: {} };
 
 const [serverA, serverB] = process.argv.slice(2);
 const seen = [];
-const log = (entry) => { seen.push(entry); console.log(JSON.stringify(entry)); };
+const log = (entry) => { seen.push(entry); report(entry); };
 const waitFor = (what, match, timeoutMs) => waitIn(seen, what, match, (s) => s.type, timeoutMs);
 
 const client = new ServerEventsClient(serverA, ["home"], {
@@ -33,7 +33,7 @@ const client = new ServerEventsClient(serverA, ["home"], {
 });
 client.addListener("customEvent", (e) => log({ type: "trigger.customEvent", body: e.body }));
 
-try {
+await runScenario(async () => {
     client.start();
     const connect = await waitFor("onConnect", (s) => s.type === "onConnect");
     await waitFor("own onJoin", (s) => s.type === "onJoin" && s.userId === connect.userId);
@@ -88,9 +88,4 @@ try {
     await client.stop();
     const left = await (await fetch(`${serverB}/event-subscribers?channels=home`)).json();
     log({ type: "afterStop", remaining: left.length });
-    log({ type: "done" });
-    process.exit(0);
-} catch (e) {
-    log({ type: "failed", message: String(e && e.stack || e) });
-    process.exit(1);
-}
+});

@@ -9,7 +9,7 @@
 // Prints one JSON line per thing observed; exits 1 on any failure.
 import { ServerEventsClient } from "@servicestack/client";
 import { EventSource } from "eventsource";
-import { notify, waitIn } from "./scenario.mjs";
+import { notify, report as log, runScenario, waitIn } from "./scenario.mjs";
 
 // The network, with one server made unreachable in part 2 (as when it dies behind a load balancer).
 let unreachable = null;
@@ -28,7 +28,6 @@ globalThis.document ??= { querySelectorAll: () => [], body: {} };
 
 const [serverA, serverB, serverC] = process.argv.slice(2);
 const seen = [];
-const log = (entry) => console.log(JSON.stringify(entry));
 const until = (what, match, timeoutMs = 15000) => waitIn(seen, what, match, (s) => s.type + (s.seq ?? ""), timeoutMs);
 const notifySeq = (server, seq) => notify(server, "home", "cmd.seq", String(seq));
 
@@ -53,7 +52,7 @@ const client = new ServerEventsClient(serverA, ["home"], {
     onException: () => {},
 });
 
-try {
+await runScenario(async () => {
     client.start();
     const first = await until("onConnect", (s) => s.type === "onConnect");
     await until("own onJoin", (s) => s.type === "onJoin" && s.userId === first.userId);
@@ -85,9 +84,4 @@ try {
     log({ type: "streams", streams });
     log({ type: "seqs", seqs: seen.filter((s) => s.type === "seq").map((s) => s.seq) });
     log({ type: "resets", count: seen.filter((s) => s.type === "onReset").length });
-    log({ type: "done" });
-    process.exit(0);
-} catch (e) {
-    log({ type: "failed", message: String((e && e.stack) || e) });
-    process.exit(1);
-}
+});
