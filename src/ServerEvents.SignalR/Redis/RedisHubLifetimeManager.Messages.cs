@@ -36,7 +36,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             string[] publishTo = [.. channels, .. localChannels];
             string[] streams = _historyPerTarget > 0 ? [.. historyTargets.Select(_keys.History)] : [];
             // Behind notifications still waiting for Redis, so as not to overtake them.
-            if (TryBuffer(publishTo, streams, body, evenIfEmpty: false, null))
+            if (_backplane.Buffer.Count > 0 && TryBuffer(publishTo, streams, body, evenIfEmpty: false, null))
             {
                 return;
             }
@@ -51,9 +51,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 TryBuffer(publishTo, streams, body, evenIfEmpty: true, ex);
                 return;
             }
-            if (localChannels.Count > 0 || localTargets.Any())
+            // Done once this server has queued it for its own recipients too (see DeliveryWatermark) — unless its
+            // pub/sub connection is down: then the back-fill delivers it, and waiting would only stall the caller.
+            if ((localChannels.Count > 0 || localTargets.Any()) && _backplane.Subscriber.IsConnected)
             {
-                // Done once this server has queued it for its own recipients too (see DeliveryWatermark).
                 await _delivered.WaitAsync(eventId, _backplane.Options.AckTimeout);
             }
             return;
