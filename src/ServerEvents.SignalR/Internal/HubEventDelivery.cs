@@ -23,7 +23,10 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
     private readonly Lock _order = new();
     // The memory back-end's history; a manager that stamps ids keeps its own (IReplaysHistory).
     private readonly MemoryEventHistory _history = new(manager is IStampsEventIds ? 0 : options.Value.HistoryPerTarget, options.Value.HistoryMaxAge, time);
-    private long _lastEventId;
+    // Like the Redis counter, ids start at the current time in µs, so a restarted server's ids follow its previous
+    // run's and a client resuming from before the restart is recognised (its id is below the start).
+    private readonly long _start = (DateTime.UtcNow.Ticks - DateTime.UnixEpoch.Ticks) / 10;
+    private long _issued;
 
     public override Task AddToGroupAsync(string connectionId, string group, CancellationToken cancellationToken) =>
         manager.AddToGroupAsync(connectionId, group, cancellationToken);
@@ -53,9 +56,7 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
             {
                 _ = manager.AddToGroupAsync(connectionId, group, cancellationToken);
             }
-            // An id above the counter is from before this server restarted: its history is gone (as is all of it
-            // without history).
-            var replay = last > _lastEventId || !_history.Enabled ? Replay.Reset(_lastEventId) : _history.Since([.. groups, GroupNames.All], last);
+            var replay = Resume([.. groups, GroupNames.All], last);
             if (replay.ResetThrough is { } through)
             {
                 // In id order, where the missing events would have been.
@@ -67,6 +68,29 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
             }
             return replay;
         }
+    }
+
+    /// <summary>What a client last seen at <paramref name="last"/> gets; called under the order lock.</summary>
+    private Replay Resume(IReadOnlyList<string> targets, long last)
+    {
+        var current = _start + _issued;
+        // An id never issued (made up, or a clock that went back): nothing is known of what followed it.
+        if (last > current)
+        {
+            return Replay.Reset(current);
+        }
+        // No history: nothing can be replayed, which matters only if something was published since.
+        if (!_history.Enabled)
+        {
+            return last == current ? Replay.Nothing : Replay.Reset(current);
+        }
+        // From before this server started: what it kept since is replayed after the reset.
+        if (last < _start)
+        {
+            var since = _history.Since(targets, _start);
+            return Replay.Reset(Math.Max(_start, since.ResetThrough ?? 0), since.Events);
+        }
+        return _history.Since(targets, last);
     }
 
     protected override Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken) =>
@@ -90,7 +114,7 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
         }
         lock (_order)
         {
-            var stamped = serverEvent with { EventId = ++_lastEventId };
+            var stamped = serverEvent with { EventId = _start + ++_issued };
             if (historyTarget is not null)
             {
                 _history.Append(historyTarget, stamped);

@@ -27,6 +27,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         // the held live ones (after the join), and the overlap is dropped by id when the hold ends.
         local.Hold();
         var replay = Replay.Nothing;
+        var clientHas = 0L;
         try
         {
             foreach (var group in groups)
@@ -36,11 +37,13 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             string[] targets = [.. groups, GroupNames.All];
             // Without history only the counter is read: nothing is known of what the client missed.
             var history = await ReadHistoryAsync(_historyPerTarget > 0 ? targets : [], lastEventId, cancellationToken);
-            replay = _historyPerTarget > 0 ? history.For(targets) : Replay.Reset(history.Current);
+            replay = _historyPerTarget > 0 ? history.For(targets) : WithoutHistory(lastEventId, history);
+            // An id Redis issued: the client has what came before it, and any copy of that is dropped.
+            clientHas = lastEventId <= history.Current ? lastEventId : 0;
         }
         finally
         {
-            local.Release(Messages(replay.Events), ResetMessage(lastEventId, replay, ResetNotice.TooOld));
+            local.Release(Messages(replay.Events), ResetMessage(lastEventId, replay, ResetNotice.TooOld), clientHas);
         }
         return replay;
     }
@@ -128,7 +131,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             var history = await ReadHistoryAsync(targets, batch.Key, _disposed.Token);
             foreach (var (connection, wanted) in connections)
             {
-                var replay = _historyPerTarget > 0 ? history.For(wanted) : Replay.Reset(history.Current);
+                var replay = _historyPerTarget > 0 ? history.For(wanted) : WithoutHistory(batch.Key, history);
                 lock (_backfillGate)
                 {
                     // Lost again meanwhile: this read may predate the new gap; the next reconnect reads again.
@@ -148,8 +151,6 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                     released++;
                 }
             }
-            // Everything up to the read is now queued for those connections: publishers waiting for it may go on.
-            _delivered.Delivered(history.Current);
         }
         if (released > 0)
         {
@@ -170,6 +171,22 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             history.Add(reply, batch, ParseEvent);
         }
         return history;
+    }
+
+    /// <summary>Without history nothing can be replayed: a reset, unless no event was published since.</summary>
+    private static Replay WithoutHistory(long lastEventId, StoredHistory history) =>
+        history.Current == lastEventId ? Replay.Nothing : Replay.Reset(history.Current);
+
+    /// <summary>Forgets a closed connection that was waiting for its back-fill.</summary>
+    private void ForgetBackfill(LocalConnection connection)
+    {
+        lock (_backfillGate)
+        {
+            if (_awaitingBackfill.Remove(connection))
+            {
+                _backplane.AwaitingBackfill = _awaitingBackfill.Count;
+            }
+        }
     }
 
     private static (long EventId, SerializedHubMessage Message)? ResetMessage(long lastEventId, Replay replay, string reason) =>

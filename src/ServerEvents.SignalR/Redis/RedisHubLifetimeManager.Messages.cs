@@ -51,6 +51,12 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 TryBuffer(publishTo, streams, body, evenIfEmpty: true, ex);
                 return;
             }
+            catch (RedisServerException ex) when (ex.IsTransient)
+            {
+                // Redis answered that it cannot run scripts yet (loading, failing over): it did not run either.
+                TryBuffer(publishTo, streams, body, evenIfEmpty: true, new RedisConnectionException(ex.Message, ex, unsent: true));
+                return;
+            }
             // Done once this server has queued it for its own recipients too (see DeliveryWatermark) — unless its
             // pub/sub connection is down: then the back-fill delivers it, and waiting would only stall the caller.
             if ((localChannels.Count > 0 || localTargets.Any()) && _backplane.Subscriber.IsConnected)
@@ -60,6 +66,13 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             return;
         }
         var invocation = new InvocationMessage(methodName, args);
+        if (channels.Count == 0 && methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: > 0 }])
+        {
+            // A resuming connection's onConnect, under the id it resumes after (EventDelivery.ToResumingConnectionAsync):
+            // ahead of anything held for it.
+            WriteLocal(localTargets, excluded, new SerializedHubMessage(invocation), direct: true);
+            return;
+        }
         if (channels.Count == 0)
         {
             // Local only: SignalR serializes lazily, for the protocols these connections actually use.
@@ -134,6 +147,12 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
                 {
                     // Maybe run, maybe not: the token makes the retry safe either way.
+                    await Task.Delay(DrainRetryDelay, _disposed.Token);
+                    continue;
+                }
+                catch (RedisServerException ex) when (ex.IsTransient)
+                {
+                    // Loading its data after a restart, a replica not yet promoted…: it did not run; retry.
                     await Task.Delay(DrainRetryDelay, _disposed.Token);
                     continue;
                 }

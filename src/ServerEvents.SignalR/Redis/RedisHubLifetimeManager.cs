@@ -77,6 +77,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         {
             return;
         }
+        ForgetBackfill(local);
         await Quietly(() => _backplane.Subscriber.UnsubscribeAsync(_keys.Connection(local.Id)));
         foreach (var group in local.Groups)
         {
@@ -231,6 +232,12 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     {
         using (await _channelLocks.LockAsync(channel))
         {
+            // While pub/sub is down (or still resubscribing) a member of an already subscribed group would not get
+            // what is published meanwhile, and nothing would back-fill it: refuse, as Redis is unreachable.
+            if (!_backplane.Subscriber.IsConnected)
+            {
+                throw new RedisConnectionException($"Cannot join '{name}': the pub/sub connection to Redis at {_backplane.Options.Connection.EndPoint} is down.", unsent: true);
+            }
             // The first local member subscribes the channel; subscribing completes before the member is listed.
             if (groups.IsEmpty(name))
             {

@@ -50,7 +50,7 @@ public sealed class RedisConnection : IAsyncDisposable
     public async Task<RespValue> ExecuteAsync(RespCommand command, CancellationToken cancellationToken = default)
     {
         var reply = await SendAsync(command, cancellationToken);
-        return reply.IsError ? throw new RedisServerException($"{command.Name} failed on {_options.EndPoint}: {reply.AsString()}") : reply;
+        return reply.IsError ? throw new RedisServerException($"{command.Name} failed on {_options.EndPoint}: {reply.AsString()}", reply.AsString()) : reply;
     }
 
     /// <summary>Sends a command and returns its reply as is, error replies included.</summary>

@@ -25,10 +25,21 @@ public sealed class RedisServerException : Exception
 {
     /// <summary>Creates the exception.</summary>
     /// <param name="message">The command and Redis's error text.</param>
-    public RedisServerException(string message)
+    /// <param name="reply">Redis's error text alone (<c>LOADING …</c>), whose first word is the error code.</param>
+    public RedisServerException(string message, string? reply = null)
         : base(message)
     {
+        Code = reply is null ? "" : reply.Split(' ', 2)[0];
     }
+
+    /// <summary>The error code: the first word of Redis's reply (<c>ERR</c>, <c>NOSCRIPT</c>, <c>LOADING</c>, …).</summary>
+    public string Code { get; }
+
+    /// <summary>
+    /// Redis did not run the command and will once it is ready: it is loading its data, busy with a script, a replica
+    /// not yet writable, or a cluster state in flux. Sending the same command again later is safe.
+    /// </summary>
+    public bool IsTransient => Code is "LOADING" or "BUSY" or "READONLY" or "MASTERDOWN" or "TRYAGAIN";
 }
 
 /// <summary>A Redis command's reply did not arrive within the command timeout.</summary>

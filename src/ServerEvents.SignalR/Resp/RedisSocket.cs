@@ -122,9 +122,10 @@ internal sealed class RedisSocket : IAsyncDisposable
         catch (ObjectDisposedException)
         {
         }
-        // Completing flushes what is still buffered; to a dead peer that fails, and that is fine here.
-        await Quietly(() => _reader.CompleteAsync());
-        await Quietly(() => _writer.CompleteAsync());
+        // The pipes are not completed: completing hands their buffers back to the process-wide pool, and a read or
+        // write still running on another thread (a read loop waiting for data, a writer loop mid-command) would then
+        // fill a buffer that already belongs to another connection — which showed as one connection parsing bytes
+        // of another's replies. A closed socket's buffers are left to the garbage collector instead.
         await Quietly(() => _stream.DisposeAsync());
         _socket.Dispose();
     }

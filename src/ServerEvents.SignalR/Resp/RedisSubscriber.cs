@@ -26,6 +26,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
     private TaskCompletionSource<Exception> _lost = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _supervisor;
     private string _lastError = "not connected yet";
+    private volatile bool _ready;
 
     public RedisSubscriber(RedisConnectionOptions options, ILogger logger)
     {
@@ -34,7 +35,10 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         _policy = new ReconnectPolicy(options.MinReconnectDelay, options.MaxReconnectDelay);
     }
 
-    public bool IsConnected => _socket is not null && !_lost.Task.IsCompleted;
+    /// <summary>True while connected with every channel subscribed; false from a loss until the resubscription is done.</summary>
+    public bool IsConnected => _ready && SocketAlive;
+
+    private bool SocketAlive => _socket is not null && !_lost.Task.IsCompleted;
 
     /// <summary>How often the connection is checked with PING.</summary>
     public TimeSpan PingInterval { get; set; } = TimeSpan.FromSeconds(5);
@@ -54,6 +58,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
     {
         var socket = await RedisSocket.ConnectAsync(_options, "sub", cancellationToken);
         Attach(socket);
+        _ready = true;
         _supervisor = SuperviseAsync();
     }
 
@@ -113,7 +118,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
     private async Task SendAsync(string command, string[] channels, CancellationToken cancellationToken)
     {
         var socket = _socket;
-        if (socket is null || !IsConnected)
+        if (socket is null || !SocketAlive)
         {
             throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.");
         }
@@ -273,6 +278,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         {
             return;
         }
+        _ready = false;
         var error = new RedisConnectionException($"Connection to Redis at {_options.EndPoint} lost: {reason.Message}", reason);
         lock (_gate)
         {
@@ -330,6 +336,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
             {
                 return;
             }
+            _ready = true;
             RespLog.Reconnected(_logger, "pub/sub", _options.EndPoint, attempts);
             RespLog.Resubscribed(_logger, channels.Length, _options.EndPoint);
             if (Reconnected is { } reconnected)

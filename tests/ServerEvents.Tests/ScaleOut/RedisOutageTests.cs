@@ -82,6 +82,76 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_replay_that_overtakes_a_lagging_pubsub_stream_is_not_delivered_twice()
+    {
+        // Server 2's pub/sub loop writes every event to 40 local connections while two publishers go flat out, so
+        // it falls behind: a resume's history read (command connection) returns events its live stream delivers later.
+        await using var ownRedis = await RedisServer.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(3,
+            services => services.AddServerEvents(o => o.HistoryPerTarget = 100_000).AddRedis(ownRedis.ConnectionString, o => o.Prefix = _prefix),
+            app => app.MapServerEvents("/hub"));
+        var load = new List<TestClient>();
+        for (var i = 0; i < 40; i++)
+        {
+            load.Add(await cluster.ConnectAsync(2, "home", awaitJoins: false));
+        }
+        using var stop = new CancellationTokenSource();
+        var publishers = Enumerable.Range(0, 2).Select(p => Task.Run(async () =>
+        {
+            for (var i = 0; !stop.IsCancellationRequested; i++)
+            {
+                await cluster.Api(p).NotifyChannelAsync("home", "cmd.seq", i, CancellationToken.None);
+            }
+        })).ToList();
+        await Task.Delay(300);
+        var problems = new List<string>();
+        for (var round = 0; round < 10; round++)
+        {
+            var last = load[0].Events.Last(e => e.Selector == "cmd.seq").EventId;
+            var resumed = await cluster.ConnectAsync(2, "home", awaitJoins: false, lastEventId: last);
+            await Task.Delay(150);
+            var ids = resumed.Events.Where(e => e.Selector == "cmd.seq").Select(e => e.EventId).ToList();
+            problems.AddRange(ids.Zip(ids.Skip(1)).Where(p => p.Second <= p.First).Select(p => $"round {round}: {p.Second} after {p.First}"));
+            await resumed.DisposeAsync();
+        }
+        await stop.CancelAsync();
+        await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(problems.Count == 0, $"{problems.Count} events out of order or repeated: " + string.Join("; ", problems.Take(10)));
+    }
+
+    [Fact]
+    public async Task Notifies_Redis_answers_BUSY_to_are_buffered_and_go_out_once_it_is_free()
+    {
+        // A long script makes Redis answer BUSY to everyone else after 50 ms: the publish did not run, so it waits.
+        await using var ownRedis = await RedisServer.StartAsync("--busy-reply-threshold", "50");
+        await using var cluster = await StartAsync(ownRedis.ConnectionString);
+        var clients = new List<TestClient>();
+        for (var server = 0; server < 3; server++)
+        {
+            clients.Add(await cluster.ConnectAsync(server, "home"));
+        }
+        await using var blocking = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString + ",commandTimeout=30000"), NullLogger.Instance);
+        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
+        await blocking.ConnectAsync();
+        await admin.ConnectAsync();
+        var script = blocking.SendAsync(RespCommand.Create("EVAL", "local i = 0 while true do i = i + 1 end", "0"));
+        await Task.Delay(200);
+
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.busy", 1).DefaultTimeout();
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.busy", 2).DefaultTimeout();
+        Assert.Equal(2, cluster[1].Services.GetRequiredService<RedisBackplane>().Buffer.Count);
+        await admin.ExecuteAsync(RespCommand.Create("SCRIPT", "KILL"));
+        Assert.True((await script.WaitAsync(TimeSpan.FromSeconds(10))).IsError);
+
+        foreach (var client in clients)
+        {
+            await client.WaitForAsync(e => e.Selector == "cmd.busy" && e.Json == "2", TimeSpan.FromSeconds(15));
+            var events = await client.BarrierAsync(cluster.Api(0));
+            Assert.Equal(["1", "2"], events.Where(e => e.Selector == "cmd.busy").Select(e => e.Json));
+        }
+    }
+
+    [Fact]
     public async Task Notifies_made_while_Redis_is_down_are_buffered_up_to_the_bound_then_refused_and_health_says_so()
     {
         await using var ownRedis = await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateTempSubdirectory("redis-aof").FullName);

@@ -2,7 +2,11 @@ using Microsoft.AspNetCore.SignalR;
 
 namespace ServerEvents.Redis.Internal;
 
-/// <summary>A connection this server owns, with the groups it is in and its count of writes not yet flushed.</summary>
+/// <summary>
+/// A connection this server owns: the groups it is in, and its queue of writes, drained one at a time in order.
+/// Server Events envelopes in it go out in id order, each once, also where a replay from history (read on the
+/// command connection) meets live delivery (the pub/sub connection, independent of it and possibly behind).
+/// </summary>
 internal sealed class LocalConnection(HubConnectionContext context)
 {
     private readonly HashSet<string> _groups = new(StringComparer.Ordinal);
@@ -10,7 +14,11 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private Queue<Write> _queue = new();
     private bool _draining;
     private int _holds;
-    // The highest event id queued for this connection (never lowered).
+    // While held: how many writes at the head of the queue are settled (queued before the hold, or released by a
+    // nested hold) and go out first, as they are.
+    private int _settled;
+    // The highest event id queued for this connection. Every earlier event of its targets is queued too (pub/sub
+    // delivers in id order; a replay is complete up to its read), so a later envelope at or below it is a copy.
     private long _lastQueued;
 
     public HubConnectionContext Context { get; } = context;
@@ -57,6 +65,11 @@ internal sealed class LocalConnection(HubConnectionContext context)
     {
         lock (_gate)
         {
+            if (_holds == 0 && !direct && eventId > 0 && eventId <= _lastQueued)
+            {
+                // The live copy of an event a replay already queued (pub/sub was behind the history read).
+                return true;
+            }
             if (_queue.Count >= maxPending)
             {
                 _queue.Clear();
@@ -64,11 +77,12 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 return false;
             }
             _queue.Enqueue(new Write(message, eventId, direct));
-            if (_holds == 0 && eventId > _lastQueued)
+            if (_holds > 0)
             {
-                _lastQueued = eventId;
+                return true;
             }
-            if (_draining || _holds > 0)
+            _lastQueued = Math.Max(_lastQueued, eventId);
+            if (_draining)
             {
                 return true;
             }
@@ -83,45 +97,51 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// Keeps incoming writes waiting while the connection's history is read: when it joins with a last event id,
     /// or after this server's pub/sub connection was lost. Holds nest; each ends with one <see cref="Release"/>.
     /// </summary>
-    /// <returns>The highest event id queued before the hold: every earlier event of this connection's targets is queued too.</returns>
+    /// <returns>The id this connection is complete up to: every event of its targets up to it is queued or was sent.</returns>
     public long Hold()
     {
         lock (_gate)
         {
-            _holds++;
+            if (_holds++ == 0)
+            {
+                _settled = _queue.Count;
+            }
             return _lastQueued;
         }
     }
 
     /// <summary>
-    /// Ends a <see cref="Hold"/>: the replayed and the held events go out merged in id order, each once (a held event
-    /// may also be in the replay); held messages without an id (other hub invocations) keep their place around them.
-    /// With <paramref name="reset"/> (history no longer reaches back) the reset event stands first, at its id, and held
-    /// events up to that id are dropped: the reset tells the client that those may be incomplete.
+    /// Ends a <see cref="Hold"/>. Settled writes go first; then the replayed events and the envelopes that arrived
+    /// meanwhile, merged in id order, each once, leaving out those the connection already has (at or below what it is
+    /// complete up to); messages without an id (other hub invocations) keep their place around them. A reset (history no
+    /// longer reaches back) takes its place in id order; envelopes below it that did arrive are still delivered.
     /// </summary>
     /// <param name="replay">Events read from history, in id order.</param>
     /// <param name="reset">The reset event and its id, or null.</param>
-    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay, (long EventId, SerializedHubMessage Message)? reset = null)
+    /// <param name="clientHas">An id the client is known to have everything up to (a resuming client's last id), else 0.</param>
+    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay, (long EventId, SerializedHubMessage Message)? reset = null, long clientHas = 0)
     {
         lock (_gate)
         {
-            var held = _queue;
-            _queue = new Queue<Write>(held.Count + replay.Count + 1);
-            foreach (var write in held.Where(w => w.Direct && w.EventId == 0))
+            _lastQueued = Math.Max(_lastQueued, clientHas);
+            var settled = _queue.Take(_settled).ToList();
+            var arrived = _queue.Skip(_settled).ToList();
+            _queue = new Queue<Write>(_queue.Count + replay.Count + 1);
+            foreach (var write in settled.Concat(arrived.Where(w => w.Direct && w.EventId == 0)))
             {
                 _queue.Enqueue(write);
             }
             var events = new SortedDictionary<long, Write>();
-            if (reset is { } marker)
+            if (reset is { } marker && marker.EventId > _lastQueued)
             {
                 events[marker.EventId] = new Write(marker.Message, marker.EventId, Direct: false);
             }
-            foreach (var (eventId, message) in replay)
+            foreach (var (eventId, message) in replay.Where(r => r.EventId > _lastQueued))
             {
                 events.TryAdd(eventId, new Write(message, eventId, Direct: false));
             }
-            var after = reset?.EventId ?? 0;
-            foreach (var write in held.Where(w => w.EventId > after))
+            // What came to this connection alone is in no history: delivered even if late.
+            foreach (var write in arrived.Where(w => w.EventId > _lastQueued || (w.Direct && w.EventId > 0)))
             {
                 events.TryAdd(write.EventId, write);
             }
@@ -130,12 +150,16 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 _queue.Enqueue(write);
                 _lastQueued = Math.Max(_lastQueued, write.EventId);
             }
-            foreach (var write in held.Where(w => !w.Direct && w.EventId == 0))
+            foreach (var write in arrived.Where(w => !w.Direct && w.EventId == 0))
             {
                 _queue.Enqueue(write);
             }
-            _holds--;
-            if (_holds > 0 || _draining || _queue.Count == 0)
+            if (--_holds > 0)
+            {
+                _settled = _queue.Count;
+                return;
+            }
+            if (_draining || _queue.Count == 0)
             {
                 return;
             }

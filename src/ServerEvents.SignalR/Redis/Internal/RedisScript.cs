@@ -29,7 +29,7 @@ internal sealed class RedisScript(string name, string text)
             reply = await connection.SendAsync(Build("EVAL", text, keys, args), cancellationToken);
         }
         return reply.IsError
-            ? throw new RedisServerException($"Script {Name} failed on {connection.Options.EndPoint}: {reply.AsString()}")
+            ? throw new RedisServerException($"Script {Name} failed on {connection.Options.EndPoint}: {reply.AsString()}", reply.AsString())
             : reply;
     }
 
