@@ -53,6 +53,7 @@ internal sealed class RedisBackplane : IAsyncDisposable
             if (!_connected)
             {
                 await Commands.ConnectAsync(cancellationToken);
+                await RequireVersionAsync(cancellationToken);
                 await Subscriber.ConnectAsync(cancellationToken);
                 Volatile.Write(ref _connected, true);
             }
@@ -60,6 +61,19 @@ internal sealed class RedisBackplane : IAsyncDisposable
         finally
         {
             _connectLock.Release();
+        }
+    }
+
+    // The history scripts read stream fields XINFO has reported since 7.0 and call TIME before writing: on an older
+    // server every resume would fail, so say so at start-up. A server that refuses INFO is given the benefit of the doubt.
+    private async Task RequireVersionAsync(CancellationToken cancellationToken)
+    {
+        var info = await Commands.SendAsync(RespCommand.Create("INFO", "server"), cancellationToken);
+        var line = info.IsError ? null : info.AsString()?.Split('\n').FirstOrDefault(l => l.StartsWith("redis_version:", StringComparison.Ordinal));
+        if (line is not null && Version.TryParse(line["redis_version:".Length..].Trim(), out var version) && version < new Version(7, 0))
+        {
+            await Commands.DisposeAsync();
+            throw new RedisConnectionException($"Redis at {Options.Connection.EndPoint} is version {version}: Server Events needs Redis 7.0 or later.");
         }
     }
 
