@@ -7,7 +7,11 @@ namespace ServerEvents.Internal;
 /// </summary>
 internal static class GroupNames
 {
-    /// <summary>Not a SignalR group: the history target of notify-all events.</summary>
+    /// <summary>
+    /// Every subscription's group, joined with its others: notify-all goes to it (not to SignalR's all-connections),
+    /// so a notify-all reaches a subscription only from its join on — after its <c>cmd.onConnect</c>, and inside the
+    /// same hold or lock as a resuming subscription's replay. Also the history target of notify-all.
+    /// </summary>
     public const string All = "@all";
 
     public static string UserId(string userId) => "@uid:" + userId;

@@ -56,7 +56,7 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
             {
                 _ = manager.AddToGroupAsync(connectionId, group, cancellationToken);
             }
-            var replay = Resume([.. groups, GroupNames.All], last);
+            var replay = Resume([.. groups.Append(GroupNames.All).Distinct(StringComparer.Ordinal)], last);
             if (replay.ResetThrough is { } through)
             {
                 // In id order, where the missing events would have been.
@@ -94,7 +94,7 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
     }
 
     protected override Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, GroupNames.All, e => manager.SendAllAsync(ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, GroupNames.All, e => manager.SendGroupAsync(GroupNames.All, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
 
     protected override Task SendGroupAsync(string group, ServerEvent serverEvent, CancellationToken cancellationToken) =>
         InOrder(serverEvent, group, e => manager.SendGroupAsync(group, ServerEventsHubBase.ClientMethod, [e], cancellationToken));

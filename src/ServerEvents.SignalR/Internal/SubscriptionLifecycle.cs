@@ -201,7 +201,7 @@ internal sealed class SubscriptionLifecycle(
                 ? delivery.ToResumingConnectionAsync(id, resumeAfter, "cmd.onConnect", Json(connect), cancellationToken)
                 : delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken));
             // A resuming client gets what it missed, or — where history no longer reaches back — cmd.onReset in its place.
-            await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info)], lastEventId, cancellationToken);
+            await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info), GroupNames.All], lastEventId, cancellationToken);
         }
         catch (ArgumentException) when (!added)
         {

@@ -25,6 +25,10 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         }
         // Hold, join, then read: every event is then either in the history read (published before it) or among
         // the held live ones (after the join), and the overlap is dropped by id when the hold ends.
+        lock (_backfillGate)
+        {
+            local.Resuming = true;
+        }
         local.Hold();
         var replay = Replay.Nothing;
         var clientHas = 0L;
@@ -34,7 +38,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             {
                 await ChangeLocalGroupAsync(local, group, add: true);
             }
-            string[] targets = [.. groups, GroupNames.All];
+            string[] targets = [.. groups.Append(GroupNames.All).Distinct(StringComparer.Ordinal)];
             // Without history only the counter is read: nothing is known of what the client missed.
             var history = await ReadHistoryAsync(_historyPerTarget > 0 ? targets : [], lastEventId, cancellationToken);
             replay = _historyPerTarget > 0 ? history.For(targets) : WithoutHistory(lastEventId, history);
@@ -44,6 +48,17 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         finally
         {
             local.Release(Messages(replay.Events), ResetMessage(lastEventId, replay, ResetNotice.TooOld), clientHas);
+            bool backfillWaits;
+            lock (_backfillGate)
+            {
+                local.Resuming = false;
+                backfillWaits = _awaitingBackfill.ContainsKey(local);
+            }
+            // A back-fill passed over it while it resumed (its replay would have cut this one short): run it now.
+            if (backfillWaits && _backplane.Subscriber.IsConnected)
+            {
+                _ = Task.Run(OnPubSubBackAsync, CancellationToken.None);
+            }
         }
         return replay;
     }
@@ -125,7 +140,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         int replayed = 0, resets = 0, released = 0;
         foreach (var batch in pending.GroupBy(p => p.Value))
         {
-            var connections = batch.Select(p => (Connection: p.Key, Targets: (string[])[.. p.Key.Groups, GroupNames.All])).ToList();
+            var connections = batch.Select(p => (Connection: p.Key, Targets: (string[])[.. p.Key.Groups.Append(GroupNames.All).Distinct(StringComparer.Ordinal)])).ToList();
             // Without history only the counter is read, for the reset's id.
             var targets = _historyPerTarget > 0 ? connections.SelectMany(c => c.Targets).Distinct(StringComparer.Ordinal).ToList() : [];
             var history = await ReadHistoryAsync(targets, batch.Key, _disposed.Token);
@@ -139,8 +154,9 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                     {
                         return false;
                     }
-                    // Another pass (a quicker reconnect) released it already.
-                    if (!_awaitingBackfill.Remove(connection))
+                    // Another pass (a quicker reconnect) released it already; or it is resuming, and releasing
+                    // this first would cut its replay short: it runs the back-fill again when done.
+                    if (connection.Resuming || !_awaitingBackfill.Remove(connection))
                     {
                         continue;
                     }

@@ -58,7 +58,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
     {
         var socket = await RedisSocket.ConnectAsync(_options, "sub", cancellationToken);
         Attach(socket);
-        _ready = true;
+        MarkReady(_lost);
         _supervisor = SuperviseAsync();
     }
 
@@ -235,6 +235,15 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         }
     }
 
+    // Ready only if the connection that was resubscribed is still the live one: a loss meanwhile leaves it not ready.
+    private void MarkReady(TaskCompletionSource<Exception> attached)
+    {
+        lock (_gate)
+        {
+            _ready = !attached.Task.IsCompleted;
+        }
+    }
+
     private void CompleteNextAck()
     {
         TaskCompletionSource? ack;
@@ -278,7 +287,10 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         {
             return;
         }
-        _ready = false;
+        lock (_gate)
+        {
+            _ready = false;
+        }
         var error = new RedisConnectionException($"Connection to Redis at {_options.EndPoint} lost: {reason.Message}", reason);
         lock (_gate)
         {
@@ -317,11 +329,13 @@ internal sealed class RedisSubscriber : IAsyncDisposable
                 async () =>
                 {
                     Attach(await RedisSocket.ConnectAsync(_options, "sub", _disposed.Token));
+                    var attached = _lost;
                     channels = [.. _handlers.Keys];
                     foreach (var batch in channels.Chunk(ResubscribeBatch))
                     {
                         await SendAsync("SUBSCRIBE", batch, _disposed.Token);
                     }
+                    MarkReady(attached);
                 },
                 async ex =>
                 {
@@ -336,7 +350,6 @@ internal sealed class RedisSubscriber : IAsyncDisposable
             {
                 return;
             }
-            _ready = true;
             RespLog.Reconnected(_logger, "pub/sub", _options.EndPoint, attempts);
             RespLog.Resubscribed(_logger, channels.Length, _options.EndPoint);
             if (Reconnected is { } reconnected)

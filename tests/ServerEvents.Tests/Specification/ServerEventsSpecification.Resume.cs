@@ -124,6 +124,69 @@ public abstract partial class ServerEventsSpecification
     }
 
     [Fact]
+    public async Task A_notify_all_made_while_a_client_resumes_neither_precedes_its_onConnect_nor_cuts_its_replay()
+    {
+        // The OnConnect hook runs after the transport connected and before the subscription joins anything.
+        TestCluster? started = null;
+        var notifyOnConnect = 0;
+        await using var cluster = await StartAsync(o => o.OnConnect = async (_, _) =>
+        {
+            if (Interlocked.Exchange(ref notifyOnConnect, 0) == 1)
+            {
+                await started!.Api(0).NotifyAllAsync("cmd.everyone", "meanwhile");
+            }
+        });
+        started = cluster;
+        var first = await cluster.ConnectAsync(0, "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
+        var last = (await first.WaitForAsync("cmd.seq")).EventId;
+        await first.DisposeAsync();
+        for (var i = 0; i < 10; i++)
+        {
+            await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i).DefaultTimeout();
+        }
+
+        Volatile.Write(ref notifyOnConnect, 1);
+        var resumed = await cluster.ConnectAsync(cluster.Count - 1, "home", lastEventId: last);
+        var events = await resumed.BarrierAsync(cluster.Api(0));
+        Assert.Equal("cmd.onConnect", events[0].Selector);
+        Assert.Equal(Enumerable.Range(0, 10).Select(i => i.ToString()), events.Where(e => e.Selector == "cmd.seq").Select(e => e.Json));
+        Assert.Single(events, e => e.Selector == "cmd.everyone");
+        var ids = events.Skip(1).Select(e => e.EventId).ToList();
+        Assert.Equal(ids.Order(), ids);
+    }
+
+    [Fact]
+    public async Task A_replay_longer_than_the_pending_writes_limit_is_delivered_whole()
+    {
+        // 1,500 missed events: more than a connection may have waiting (1,000 by default) once live writes resume.
+        await using var cluster = await StartAsync(o => o.HistoryPerTarget = 2000);
+        var first = await cluster.ConnectAsync(0, "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
+        var last = (await first.WaitForAsync("cmd.seq")).EventId;
+        await first.DisposeAsync();
+        var payload = new string('x', 2000);
+        for (var i = 0; i < 1500; i++)
+        {
+            await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", $"{i}:{payload}").DefaultTimeout();
+        }
+
+        // Live events keep coming while the replay is still being written (the first ones may still be replayed).
+        var live = Task.Run(async () =>
+        {
+            for (var i = 1500; i < 1600; i++)
+            {
+                await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", $"{i}:{payload}", CancellationToken.None);
+            }
+        });
+        var resumed = await cluster.ConnectAsync(cluster.Count - 1, "home", lastEventId: last, awaitJoins: false);
+        await live.DefaultTimeout();
+        var seqs = (await resumed.BarrierAsync(cluster.Api(0))).Where(e => e.Selector == "cmd.seq").Select(e => int.Parse(e.Json[1..e.Json.IndexOf(':', StringComparison.Ordinal)])).ToList();
+        Assert.Equal(Enumerable.Range(0, 1600), seqs);
+        Assert.False(resumed.Closed.IsCompleted);
+    }
+
+    [Fact]
     public async Task A_malformed_last_event_id_is_refused_with_the_reason()
     {
         await using var cluster = await StartAsync();

@@ -20,8 +20,14 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // The highest event id queued for this connection. Every earlier event of its targets is queued too (pub/sub
     // delivers in id order; a replay is complete up to its read), so a later envelope at or below it is a copy.
     private long _lastQueued;
+    // Writes at the head of the queue put there by a release (a replay can be longer than the pending-writes
+    // limit): not counted against it, so a client that missed much is not closed as too slow for it.
+    private int _released;
 
     public HubConnectionContext Context { get; } = context;
+
+    /// <summary>Set while the connection joins with a last event id; a back-fill waits for that to finish (under its own lock).</summary>
+    public bool Resuming { get; set; }
 
     public string Id => Context.ConnectionId;
 
@@ -70,9 +76,10 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 // The live copy of an event a replay already queued (pub/sub was behind the history read).
                 return true;
             }
-            if (_queue.Count >= maxPending)
+            if (_queue.Count - _released >= maxPending)
             {
                 _queue.Clear();
+                _released = 0;
                 Context.Abort();
                 return false;
             }
@@ -154,6 +161,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
             {
                 _queue.Enqueue(write);
             }
+            _released = _queue.Count;
             if (--_holds > 0)
             {
                 _settled = _queue.Count;
@@ -181,6 +189,10 @@ internal sealed class LocalConnection(HubConnectionContext context)
                     _draining = false;
                     return;
                 }
+                if (_released > 0)
+                {
+                    _released--;
+                }
             }
             try
             {
@@ -192,6 +204,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 lock (_gate)
                 {
                     _queue.Clear();
+                    _released = 0;
                     _draining = false;
                 }
                 return;
