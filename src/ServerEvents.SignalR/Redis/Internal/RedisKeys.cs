@@ -3,7 +3,8 @@ namespace ServerEvents.Redis.Internal;
 /// <summary>
 /// Every Redis key and pub/sub channel name, from one prefix (default <c>se:{HubName}</c>):
 /// <code>
-/// pub/sub  {p}:all  {p}:group:{g}  {p}:conn:{id}  {p}:user:{u}  {p}:control  {p}:ack:{server}
+/// pub/sub  {p}:all (SignalR's Clients.All)  {p}:group:{g} (channels, identity groups, @all = notify-all)
+///          {p}:conn:{id}  {p}:user:{u}  {p}:control  {p}:ack:{server}
 /// keys     {p}:seq:events        event id counter (INCR; starts at the clock in µs when created)
 ///          {p}:seq:{name}        GetNextSequence counters
 ///          {p}:sub:{id}          hash: info (JSON), channels (comma list), pulse (unix ms), server, uid, uname, sid
