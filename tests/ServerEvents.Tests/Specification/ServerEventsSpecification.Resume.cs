@@ -9,10 +9,7 @@ public abstract partial class ServerEventsSpecification
     public async Task A_client_resuming_on_another_server_gets_exactly_what_it_missed_in_order_then_live_events()
     {
         await using var cluster = await StartAsync();
-        var first = await cluster.ConnectAsync(0, "home");
-        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
-        var last = (await first.WaitForAsync("cmd.seq")).EventId;
-        await first.DisposeAsync();
+        var last = await SeeOneEventThenLeaveAsync(cluster, -1);
 
         for (var i = 0; i < 100; i++)
         {
@@ -70,10 +67,7 @@ public abstract partial class ServerEventsSpecification
     public async Task A_client_whose_last_event_is_older_than_the_history_gets_an_explicit_reset()
     {
         await using var cluster = await StartAsync(o => o.HistoryPerTarget = 5);
-        var first = await cluster.ConnectAsync(0, "home");
-        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
-        var last = (await first.WaitForAsync("cmd.seq")).EventId;
-        await first.DisposeAsync();
+        var last = await SeeOneEventThenLeaveAsync(cluster, -1);
         for (var i = 0; i < 400; i++)
         {
             await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i).DefaultTimeout();
@@ -100,10 +94,7 @@ public abstract partial class ServerEventsSpecification
     public async Task Events_older_than_the_history_age_cap_are_not_replayed_and_the_client_is_told()
     {
         await using var cluster = await StartAsync(o => o.HistoryMaxAge = TimeSpan.FromSeconds(1));
-        var first = await cluster.ConnectAsync(0, "home");
-        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", "seen").DefaultTimeout();
-        var last = (await first.WaitForAsync("cmd.seq")).EventId;
-        await first.DisposeAsync();
+        var last = await SeeOneEventThenLeaveAsync(cluster, "seen");
         await cluster.Api(1).NotifyChannelAsync("home", "cmd.seq", "aged").DefaultTimeout();
         await Task.Delay(TimeSpan.FromSeconds(1.6));
 
@@ -137,10 +128,7 @@ public abstract partial class ServerEventsSpecification
             }
         });
         started = cluster;
-        var first = await cluster.ConnectAsync(0, "home");
-        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
-        var last = (await first.WaitForAsync("cmd.seq")).EventId;
-        await first.DisposeAsync();
+        var last = await SeeOneEventThenLeaveAsync(cluster, -1);
         for (var i = 0; i < 10; i++)
         {
             await cluster.Api(i).NotifyChannelAsync("home", "cmd.seq", i).DefaultTimeout();
@@ -161,10 +149,7 @@ public abstract partial class ServerEventsSpecification
     {
         // 1,500 missed events: more than a connection may have waiting (1,000 by default) once live writes resume.
         await using var cluster = await StartAsync(o => o.HistoryPerTarget = 2000);
-        var first = await cluster.ConnectAsync(0, "home");
-        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", -1).DefaultTimeout();
-        var last = (await first.WaitForAsync("cmd.seq")).EventId;
-        await first.DisposeAsync();
+        var last = await SeeOneEventThenLeaveAsync(cluster, -1);
         var payload = new string('x', 2000);
         for (var i = 0; i < 1500; i++)
         {
@@ -195,4 +180,14 @@ public abstract partial class ServerEventsSpecification
     }
 
     private const string ResetSelector = "cmd.onReset";
+
+    /// <summary>A client on server 0 receives one <c>cmd.seq</c> and goes away; returns the id it would resume after.</summary>
+    private static async Task<long> SeeOneEventThenLeaveAsync(TestCluster cluster, object payload)
+    {
+        var client = await cluster.ConnectAsync(0, "home");
+        await cluster.Api(0).NotifyChannelAsync("home", "cmd.seq", payload).DefaultTimeout();
+        var last = (await client.WaitForAsync("cmd.seq")).EventId;
+        await client.DisposeAsync();
+        return last;
+    }
 }
