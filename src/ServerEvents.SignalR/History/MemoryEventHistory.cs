@@ -93,9 +93,7 @@ internal sealed class MemoryEventHistory(int perTarget, TimeSpan? maxAge, TimePr
             }
             events.AddRange(kept.Events.Where(e => e.EventId > lastEventId));
         }
-        return through is { } gap
-            ? Replay.Reset(gap, events)
-            : new Replay([.. events.DistinctBy(e => e.EventId).OrderBy(e => e.EventId)]);
+        return Replay.Of(events, through);
     }
 
     /// <summary>Records the first id of each second, and forgets targets idle for longer than the cap.</summary>

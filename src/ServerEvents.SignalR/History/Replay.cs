@@ -15,5 +15,12 @@ internal sealed record Replay(IReadOnlyList<ServerEvent> Events, long? ResetThro
 
     /// <summary>Nothing is known up to <paramref name="through"/>; <paramref name="kept"/> are the kept events, of which those after it are replayed.</summary>
     public static Replay Reset(long through, IEnumerable<ServerEvent>? kept = null) =>
-        new([.. (kept ?? []).Where(e => e.EventId > through).DistinctBy(e => e.EventId).OrderBy(e => e.EventId)], through);
+        new([.. InOrder((kept ?? []).Where(e => e.EventId > through))], through);
+
+    /// <summary>The events read from several targets (an event may be in more than one), after a reset where one is needed.</summary>
+    public static Replay Of(IEnumerable<ServerEvent> events, long? resetThrough) =>
+        resetThrough is { } through ? Reset(through, events) : new([.. InOrder(events)]);
+
+    private static IEnumerable<ServerEvent> InOrder(IEnumerable<ServerEvent> events) =>
+        events.DistinctBy(e => e.EventId).OrderBy(e => e.EventId);
 }

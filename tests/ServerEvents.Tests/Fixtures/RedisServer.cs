@@ -71,6 +71,14 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
+    /// <summary>A connected client of our own (for admin commands: CLIENT KILL, FLUSHALL, …); <paramref name="options"/> is appended to the connection string.</summary>
+    public async Task<ServerEvents.Resp.RedisConnection> ConnectAsync(string options = "")
+    {
+        var connection = new ServerEvents.Resp.RedisConnection(ServerEvents.Resp.RedisConnectionOptions.Parse(ConnectionString + options), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
+        await connection.ConnectAsync().DefaultTimeout();
+        return connection;
+    }
+
     /// <summary>Kills the process abruptly (SIGKILL) and waits for it to be gone.</summary>
     public async Task KillAsync()
     {

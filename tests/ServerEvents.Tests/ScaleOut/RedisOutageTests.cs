@@ -1,7 +1,6 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using ServerEvents.Redis;
 using ServerEvents.Redis.Internal;
 using ServerEvents.Resp;
@@ -45,8 +44,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         {
             clients.Add(await cluster.ConnectAsync(server, "home"));
         }
-        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
-        await admin.ConnectAsync();
+        await using var admin = await ownRedis.ConnectAsync();
 
         // Publishers on all three servers keep going while every pub/sub connection is killed twice; the command
         // connections stay up, so what is published meanwhile is in the history but reaches no server live.
@@ -130,10 +128,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         {
             clients.Add(await cluster.ConnectAsync(server, "home"));
         }
-        await using var blocking = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString + ",commandTimeout=30000"), NullLogger.Instance);
-        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
-        await blocking.ConnectAsync();
-        await admin.ConnectAsync();
+        await using var blocking = await ownRedis.ConnectAsync(",commandTimeout=30000");
+        await using var admin = await ownRedis.ConnectAsync();
         var script = blocking.SendAsync(RespCommand.Create("EVAL", "local i = 0 while true do i = i + 1 end", "0"));
         await Task.Delay(200);
 

@@ -4,7 +4,6 @@ using System.Text;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using ServerEvents.Redis;
 using ServerEvents.Resp;
 using ServerEvents.Tests.Fixtures;
@@ -385,8 +384,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         {
             clients.Add(await cluster.ConnectAsync(server, "home"));
         }
-        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
-        await admin.ConnectAsync().DefaultTimeout();
+        await using var admin = await ownRedis.ConnectAsync();
 
         // FLUSHALL keeps every connection up: only the missing liveness keys tell the servers.
         await admin.ExecuteAsync(RespCommand.Create("FLUSHALL")).DefaultTimeout();
@@ -403,8 +401,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         await using var ownRedis = await RedisServer.StartAsync();
         // Housekeeping far apart so that only notifies run commands during the measurement.
         await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.HouseKeepingInterval = TimeSpan.FromMinutes(10));
-        await using var admin = new RedisConnection(RedisConnectionOptions.Parse(ownRedis.ConnectionString), NullLogger.Instance);
-        await admin.ConnectAsync().DefaultTimeout();
+        await using var admin = await ownRedis.ConnectAsync();
 
         var one = await MeasureAsync("solo", 1);
         var hundred = await MeasureAsync("crowd", 100);

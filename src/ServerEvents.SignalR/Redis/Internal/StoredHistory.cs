@@ -77,9 +77,7 @@ internal sealed class StoredHistory
             }
             events.AddRange(stream.Events);
         }
-        return through is { } gap
-            ? Replay.Reset(gap, events)
-            : new Replay([.. events.DistinctBy(e => e.EventId).OrderBy(e => e.EventId)]);
+        return Replay.Of(events, through);
     }
 
     private static long Number(RespValue value) =>
