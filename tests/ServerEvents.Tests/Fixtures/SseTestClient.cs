@@ -67,8 +67,13 @@ public sealed class SseTestClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Opens <c>/event-stream?{query}</c> and waits for <c>cmd.onConnect</c>.</summary>
-    public static async Task<SseTestClient> ConnectAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null, long? lastEventId = null)
+    /// <summary>Opens <c>/event-stream?{query}</c> and waits for <c>cmd.onConnect</c> and its joins.</summary>
+    /// <remarks>
+    /// Returns once the client has its own <c>cmd.onJoin</c> in every channel, i.e. once it is in all its groups
+    /// (notify-all included) on every server: onConnect comes first, before the groups are joined. Pass
+    /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
+    /// </remarks>
+    public static async Task<SseTestClient> ConnectAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null, long? lastEventId = null, bool awaitJoins = true)
     {
         var client = await OpenAsync(server, query, user, forwardedFor, lastEventId);
         if (client.Response.StatusCode != HttpStatusCode.OK)
@@ -79,6 +84,13 @@ public sealed class SseTestClient : IAsyncDisposable
         }
         var connect = await client.WaitForAsync(f => f.Selector == "cmd.onConnect");
         client.ConnectInfo = connect.Meta;
+        if (awaitJoins)
+        {
+            foreach (var channel in client.ConnectInfo["channels"].Split(',', StringSplitOptions.RemoveEmptyEntries))
+            {
+                await client.WaitForAsync(f => f.Selector == "cmd.onJoin" && f.Channel == channel && f.Meta["userId"] == client.UserId);
+            }
+        }
         return client;
     }
 
