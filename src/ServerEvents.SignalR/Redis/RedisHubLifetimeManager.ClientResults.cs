@@ -120,6 +120,28 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         local.TryWrite(message, _backplane.Options.MaxPendingWritesPerConnection);
     }
 
+    /// <summary>On the server that owned the connection: a call from another server reached it after it left.</summary>
+    private void AnswerConnectionGone(string connectionId, ReadOnlySpan<byte> payload)
+    {
+        string origin, invocationId;
+        try
+        {
+            var reader = new BackplaneProtocol.Reader(payload);
+            reader.Kind();
+            origin = reader.String();
+            invocationId = reader.String();
+        }
+        catch (FormatException ex)
+        {
+            RedisLog.BadMessage(_logger, ex.Message);
+            return;
+        }
+        _ = Quietly(() => PublishRawAsync(_keys.Ack(origin), ConnectionGone(invocationId, "", connectionId), CancellationToken.None));
+    }
+
+    private static byte[] ConnectionGone(string invocationId, string protocol, string connectionId) =>
+        BackplaneProtocol.WriteClientResult(invocationId, protocol, BackplaneProtocol.ResultConnectionGone, Encoding.UTF8.GetBytes($"Connection '{connectionId}' disconnected."));
+
     /// <summary>On the requesting server: a relayed answer arrived.</summary>
     private void CompleteRelayedResult(ReadOnlySpan<byte> payload)
     {
@@ -186,9 +208,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             if (relayed.ConnectionId == connectionId && _relayedResults.TryRemove(invocationId, out _))
             {
-                await Quietly(() => PublishRawAsync(_keys.Ack(relayed.Origin),
-                    BackplaneProtocol.WriteClientResult(invocationId, relayed.Protocol, BackplaneProtocol.ResultConnectionGone, Encoding.UTF8.GetBytes($"Connection '{connectionId}' disconnected.")),
-                    CancellationToken.None));
+                await Quietly(() => PublishRawAsync(_keys.Ack(relayed.Origin), ConnectionGone(invocationId, relayed.Protocol, connectionId), CancellationToken.None));
             }
         }
     }

@@ -233,6 +233,12 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     {
         if (!_connections.TryGetValue(connectionId, out var local))
         {
+            // Gone between the requester's publish and now (it is still subscribed while it leaves): a call
+            // waiting for its result must hear so, or it waits for ever.
+            if (!payload.IsEmpty && payload.Span[0] == BackplaneProtocol.ClientInvocation)
+            {
+                AnswerConnectionGone(connectionId, payload.Span);
+            }
             return;
         }
         var kind = payload.Span[0];

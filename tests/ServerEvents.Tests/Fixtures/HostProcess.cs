@@ -52,15 +52,16 @@ public sealed class HostProcess : IAsyncDisposable
         host._process.ErrorDataReceived += (_, e) => host.Append(e.Data);
         host._process.BeginOutputReadLine();
         host._process.BeginErrorReadLine();
-        try
+        // A process that exits (a port taken, a bad argument) says so at once instead of after the whole wait.
+        var exited = host._process.WaitForExitAsync();
+        var first = await Task.WhenAny(listening.Task, exited, Task.Delay(TimeSpan.FromSeconds(30)));
+        if (first != listening.Task)
         {
-            host.BaseUri = await listening.Task.WaitAsync(TimeSpan.FromSeconds(30));
-        }
-        catch (TimeoutException)
-        {
+            var why = first == exited ? $"exited with code {host._process.ExitCode} before it listened" : "did not start within 30 s";
             await host.DisposeAsync();
-            throw new TimeoutException($"{dll} did not start within 30 s. Output:\n{host.Output}");
+            throw new InvalidOperationException($"{dll} {why}. Output:\n{host.Output}");
         }
+        host.BaseUri = await listening.Task;
         return host;
     }
 

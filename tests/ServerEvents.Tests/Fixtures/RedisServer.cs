@@ -27,11 +27,22 @@ public sealed class RedisServer : IAsyncDisposable
 
     public bool IsRunning => _process is { HasExited: false };
 
+    /// <summary>Starts on a free port; on another one if something took that port before redis-server bound it.</summary>
     public static async Task<RedisServer> StartAsync(params string[] extraArgs)
     {
-        var server = new RedisServer(FreePort(), extraArgs);
-        await server.RestartAsync();
-        return server;
+        for (var attempt = 1; ; attempt++)
+        {
+            var server = new RedisServer(FreePort(), extraArgs);
+            try
+            {
+                await server.RestartAsync();
+                return server;
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("Address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                await server.DisposeAsync();
+            }
+        }
     }
 
     /// <summary>Starts (again) on the same port; all data is gone, as after a real crash without persistence.</summary>

@@ -84,12 +84,20 @@ public sealed class SseTestClient : IAsyncDisposable
         }
         var connect = await client.WaitForAsync(f => f.Selector == "cmd.onConnect");
         client.ConnectInfo = connect.Meta;
-        if (awaitJoins)
+        try
         {
-            foreach (var channel in client.ConnectInfo["channels"].Split(',', StringSplitOptions.RemoveEmptyEntries))
+            if (awaitJoins)
             {
-                await client.WaitForAsync(f => f.Selector == "cmd.onJoin" && f.Channel == channel && f.Meta["userId"] == client.UserId);
+                foreach (var channel in client.ConnectInfo["channels"].Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    await client.WaitForAsync(f => f.Selector == "cmd.onJoin" && f.Channel == channel && f.Meta["userId"] == client.UserId);
+                }
             }
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
         }
         return client;
     }

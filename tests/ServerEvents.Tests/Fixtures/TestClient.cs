@@ -66,13 +66,33 @@ public sealed class TestClient : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts the connection and waits for <c>cmd.onConnect</c>.</summary>
-    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null)
+    /// <summary>Starts the connection and waits for <c>cmd.onConnect</c> and its joins.</summary>
+    /// <remarks>
+    /// Returns once the client has its own <c>cmd.onJoin</c> in every channel, i.e. once it is in all its groups
+    /// (notify-all included) on every server: onConnect comes first, before the groups are joined. Pass
+    /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
+    /// </remarks>
+    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null, bool awaitJoins = true)
     {
         var client = Create(hubUrl, user);
         await client.Connection.StartAsync().DefaultTimeout();
         var connect = await client.WaitForAsync(e => e.Selector == "cmd.onConnect");
         client.ConnectInfo = connect.Meta;
+        try
+        {
+            if (awaitJoins)
+            {
+                foreach (var channel in client.ConnectInfo["channels"].Split(',', StringSplitOptions.RemoveEmptyEntries))
+                {
+                    await client.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Channel == channel && e.Meta["userId"] == client.UserId);
+                }
+            }
+        }
+        catch
+        {
+            await client.DisposeAsync();
+            throw;
+        }
         return client;
     }
 

@@ -46,11 +46,7 @@ public sealed class TestCluster : IAsyncDisposable
         new(this[server].BaseUri, path + (query is null ? "" : "?" + query));
 
     /// <summary>Connects a hub client to server <paramref name="server"/>; closed with the cluster.</summary>
-    /// <remarks>
-    /// Returns once the client has its own <c>cmd.onJoin</c> in every channel, i.e. once it is in the channel
-    /// groups on every server (onConnect comes first, before the groups are joined). Pass
-    /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
-    /// </remarks>
+    /// <remarks>Returns once the client is in all its groups, as <see cref="TestClient.ConnectAsync"/> does.</remarks>
     public async Task<TestClient> ConnectAsync(int server, string? channels = null, string? user = null, string? session = null, string path = "/hub", bool awaitJoins = true, long? lastEventId = null)
     {
         var query = new List<string>();
@@ -66,14 +62,10 @@ public sealed class TestCluster : IAsyncDisposable
         {
             query.Add("ss-id=" + Uri.EscapeDataString(session));
         }
-        var client = await TestClient.ConnectAsync(HubUrl(server, query.Count == 0 ? null : string.Join('&', query), path), user);
-        _clients.Add(client);
-        if (awaitJoins)
+        var client = await TestClient.ConnectAsync(HubUrl(server, query.Count == 0 ? null : string.Join('&', query), path), user, awaitJoins);
+        lock (_clients)
         {
-            foreach (var channel in client.ConnectInfo["channels"].Split(','))
-            {
-                await client.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Channel == channel && e.Meta["userId"] == client.UserId);
-            }
+            _clients.Add(client);
         }
         return client;
     }

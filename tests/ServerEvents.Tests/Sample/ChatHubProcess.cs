@@ -16,7 +16,20 @@ public static class ChatHubProcess
         }
     }
 
-    public static Task<HostProcess> StartAsync(params string[] args) => StartAsync(RedisServer.FreePort(), args);
+    /// <summary>Starts it on a free port; on another one if something took that port before the sample bound it.</summary>
+    public static async Task<HostProcess> StartAsync(params string[] args)
+    {
+        for (var attempt = 1; ; attempt++)
+        {
+            try
+            {
+                return await StartAsync(RedisServer.FreePort(), args);
+            }
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+            }
+        }
+    }
 
     /// <summary>Starts it on <paramref name="port"/>, e.g. again where a killed instance was.</summary>
     public static Task<HostProcess> StartAsync(int port, params string[] args) =>

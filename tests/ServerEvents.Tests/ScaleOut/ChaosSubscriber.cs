@@ -47,6 +47,16 @@ internal sealed class ChaosSubscriber(string name, bool sse, TestCluster cluster
                 await stream.DisposeAsync();
                 throw new InvalidOperationException($"{Name}: no stream from server {server}");
             }
+            // The first time, publishing starts right after: be in the channel first (a resume needs not, it replays).
+            if (!_connectedOnce)
+            {
+                var userId = stream.Frames.First(f => f.Selector == "cmd.onConnect").Meta["userId"];
+                if (!await Within(() => stream.Frames.Any(f => f.Selector == "cmd.onJoin" && f.Meta["userId"] == userId)))
+                {
+                    await stream.DisposeAsync();
+                    throw new InvalidOperationException($"{Name}: not in the channel on server {server}");
+                }
+            }
             _stream = stream;
         }
         else
@@ -56,6 +66,15 @@ internal sealed class ChaosSubscriber(string name, bool sse, TestCluster cluster
             {
                 await hub.DisposeAsync();
                 throw new InvalidOperationException($"{Name}: no hub connection on server {server}");
+            }
+            if (!_connectedOnce)
+            {
+                var userId = hub.Events.First(e => e.Selector == "cmd.onConnect").Meta["userId"];
+                if (!await Within(() => hub.Events.Any(e => e.Selector == "cmd.onJoin" && e.Meta["userId"] == userId)))
+                {
+                    await hub.DisposeAsync();
+                    throw new InvalidOperationException($"{Name}: not in the channel on server {server}");
+                }
             }
             _hub = hub;
         }

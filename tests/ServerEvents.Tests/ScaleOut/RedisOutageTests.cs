@@ -60,6 +60,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         for (var cut = 0; cut < 2; cut++)
         {
             await Task.Delay(250);
+            // Redis counts a connection as pub/sub only once it has subscribed again: wait for all three.
+            await Eventually.TrueAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(s => cluster[s].Services.GetRequiredService<RedisBackplane>().Subscriber.IsConnected)), "a server did not resubscribe");
             var killed = (await admin.ExecuteAsync(RespCommand.Create("CLIENT", "KILL", "TYPE", "pubsub"))).Integer;
             output.WriteLine($"cut {cut}: killed {killed} pub/sub connections");
             Assert.True(killed >= 3, $"only {killed} pub/sub connections killed");
@@ -101,6 +103,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
                 await cluster.Api(p).NotifyChannelAsync("home", "cmd.seq", i, CancellationToken.None);
             }
         })).ToList();
+        await load[0].WaitForAsync("cmd.seq");
         await Task.Delay(300);
         var problems = new List<string>();
         for (var round = 0; round < 10; round++)

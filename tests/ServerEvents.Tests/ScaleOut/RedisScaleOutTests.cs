@@ -212,7 +212,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         var clock = Stopwatch.StartNew();
         var error = await Assert.ThrowsAsync<InvalidOperationException>(() => groups.AddToGroupAsync("no-such-connection", "home").DefaultTimeout());
         Assert.Contains("no server owns that connection", error.Message);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(2), $"took {clock.Elapsed}");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}"); // well before the 5 s ack timeout
         // Removing a connection nobody owns is already done: no error.
         await groups.RemoveFromGroupAsync("no-such-connection", "home").DefaultTimeout();
 
@@ -291,7 +291,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         await Eventually.TrueAsync(() => Task.FromResult(!cluster[1].Services.GetRequiredService<Redis.Internal.RedisBackplane>().Commands.IsConnected), "server 1 did not notice Redis was gone");
         var down = Stopwatch.StartNew();
         await cluster.Api(1).NotifyChannelAsync("home", "cmd.buffered", 0).DefaultTimeout();
-        Assert.True(down.Elapsed < TimeSpan.FromSeconds(1), $"a notify with Redis down took {down.Elapsed}");
+        Assert.True(down.Elapsed < TimeSpan.FromSeconds(3), $"a notify with Redis down took {down.Elapsed}");
 
         await ownRedis.RestartAsync();
         var clock = Stopwatch.StartNew();
@@ -408,9 +408,14 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         output.WriteLine($"1 subscriber: {Describe(one)}");
         output.WriteLine($"100 subscribers: {Describe(hundred)}");
 
-        Assert.Equal(one, hundred);
+        // The history age clock ticks (ZADD, ZREMRANGEBYSCORE) at most once a second whatever the load: whether a
+        // tick falls inside a measurement is timing, not cost per subscriber.
+        Assert.Equal(PerNotify(one), PerNotify(hundred));
         // One round trip: the single script call is the only command a notify sends.
         Assert.Equal(1.0, one["evalsha"]);
+
+        static Dictionary<string, double> PerNotify(Dictionary<string, double> commands) =>
+            commands.Where(c => c.Key is not ("zadd" or "zremrangebyscore")).ToDictionary();
 
         async Task<Dictionary<string, double>> MeasureAsync(string channel, int subscribers)
         {
@@ -459,6 +464,15 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         for (var i = 1; i <= messages; i++)
         {
             await cluster.Api(1).NotifyChannelJsonAsync("home", "cmd.big", $"{{\"n\":{i},\"pad\":\"{payload}\"}}").DefaultTimeout();
+            if (i % 10 == 0)
+            {
+                // A reader that keeps up stays well inside the limit; the stuck one falls further behind each batch.
+                foreach (var client in fast)
+                {
+                    var n = i;
+                    await client.WaitForAsync(e => e.Selector == "cmd.big" && e.Json.StartsWith($"{{\"n\":{n},", StringComparison.Ordinal));
+                }
+            }
         }
         foreach (var client in fast)
         {

@@ -36,7 +36,13 @@ public abstract partial class ServerEventsSpecification
 
         var client = await cluster.ConnectAsync(0, "home");
         var never = new TaskCompletionSource<int>();
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         client.Connection.On("Hang", () => never.Task);
+        client.Connection.On("HangUntilGone", () =>
+        {
+            reached.TrySetResult();
+            return never.Task;
+        });
 
         using (var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
         {
@@ -44,9 +50,27 @@ public abstract partial class ServerEventsSpecification
             Assert.Contains("canceled", canceled.Message);
         }
 
-        var waiting = hub.Clients.Client(client.Id).InvokeAsync<int>("Hang", CancellationToken.None);
+        var waiting = hub.Clients.Client(client.Id).InvokeAsync<int>("HangUntilGone", CancellationToken.None);
+        await reached.Task.DefaultTimeout();
         await client.DisposeAsync();
         var gone = await Assert.ThrowsAsync<IOException>(() => waiting.DefaultTimeout());
         Assert.Contains("disconnected", gone.Message);
+    }
+
+    [Fact]
+    public async Task A_client_result_call_racing_the_clients_departure_always_ends()
+    {
+        // The call may reach the owning server before, while or after the connection leaves: it must end each time.
+        await using var cluster = await StartAsync();
+        var hub = cluster[1].HubContext<ServerEventsHub>();
+        for (var round = 0; round < 20; round++)
+        {
+            var client = await cluster.ConnectAsync(0, "home");
+            client.Connection.On("Hang", () => new TaskCompletionSource<int>().Task);
+            var waiting = hub.Clients.Client(client.Id).InvokeAsync<int>("Hang", CancellationToken.None);
+            await client.DisposeAsync();
+            var error = await Assert.ThrowsAsync<IOException>(() => waiting.DefaultTimeout());
+            Assert.True(error.Message.Contains("disconnected", StringComparison.Ordinal) || error.Message.Contains("does not exist", StringComparison.Ordinal), error.Message);
+        }
     }
 }
