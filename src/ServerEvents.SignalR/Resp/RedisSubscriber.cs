@@ -18,6 +18,9 @@ internal sealed class RedisSubscriber : IAsyncDisposable
     private readonly ReconnectPolicy _policy;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<string, Action<string, ReadOnlyMemory<byte>>> _handlers = new(StringComparer.Ordinal);
+    // Channels being unsubscribed: Redis may still deliver what was published before it took the UNSUBSCRIBE (and
+    // counted this server as a receiver of), so their handlers run until it confirms.
+    private readonly ConcurrentDictionary<string, Action<string, ReadOnlyMemory<byte>>> _closing = new(StringComparer.Ordinal);
     private readonly CancellationTokenSource _disposed = new();
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly Lock _gate = new();
@@ -82,13 +85,17 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         }
     }
 
-    /// <summary>Unsubscribes a channel; its handler stops being called at once.</summary>
+    /// <summary>
+    /// Unsubscribes a channel. Its handler still gets what Redis sends before confirming (messages published before
+    /// the UNSUBSCRIBE, whose publisher was told this server received them), and nothing after.
+    /// </summary>
     public async Task UnsubscribeAsync(string channel, CancellationToken cancellationToken = default)
     {
-        if (!_handlers.TryRemove(channel, out _))
+        if (!_handlers.TryRemove(channel, out var handler))
         {
             return;
         }
+        _closing[channel] = handler;
         try
         {
             await SendAsync("UNSUBSCRIBE", [channel], cancellationToken);
@@ -96,6 +103,10 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         catch (RedisConnectionException)
         {
             // Not subscribed on a dead connection either; the reconnect will not re-subscribe it.
+        }
+        finally
+        {
+            _closing.TryRemove(new KeyValuePair<string, Action<string, ReadOnlyMemory<byte>>>(channel, handler));
         }
     }
 
@@ -213,7 +224,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         {
             case "message" when items.Length == 3:
                 var channel = items[1].AsString()!;
-                if (_handlers.TryGetValue(channel, out var handler))
+                if (_handlers.TryGetValue(channel, out var handler) || _closing.TryGetValue(channel, out handler))
                 {
                     try
                     {

@@ -35,6 +35,42 @@ public sealed class RedisSubscriberTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task Every_message_redis_counted_as_received_reaches_the_handler_even_while_unsubscribing()
+    {
+        // PUBLISH's reply says who received a message: a caller relies on it (a client result call waits for an
+        // answer), so what Redis sent before it took the UNSUBSCRIBE must still reach the handler.
+        await using var publisher = new RedisConnection(RedisConnectionOptions.Parse(redis.ConnectionString), NullLogger.Instance);
+        await publisher.ConnectAsync().DefaultTimeout();
+        await using var subscriber = new RedisSubscriber(RedisConnectionOptions.Parse(redis.ConnectionString), NullLogger.Instance);
+        await subscriber.ConnectAsync().DefaultTimeout();
+        for (var round = 0; round < 5; round++)
+        {
+            var channel = "ch:" + Guid.NewGuid().ToString("N");
+            var received = new System.Collections.Concurrent.ConcurrentDictionary<string, bool>();
+            await subscriber.SubscribeAsync(channel, (_, payload) => received[Encoding.UTF8.GetString(payload.Span)] = true).DefaultTimeout();
+            using var stop = new CancellationTokenSource();
+            var counted = new System.Collections.Concurrent.ConcurrentBag<string>();
+            var publishers = Enumerable.Range(0, 4).Select(p => Task.Run(async () =>
+            {
+                for (var i = 0; !stop.IsCancellationRequested; i++)
+                {
+                    var message = $"{p}:{i}";
+                    if ((await publisher.ExecuteAsync(RespCommand.Create("PUBLISH", channel, message))).Integer == 1)
+                    {
+                        counted.Add(message);
+                    }
+                }
+            })).ToList();
+            await Task.Delay(50);
+            await subscriber.UnsubscribeAsync(channel).DefaultTimeout();
+            await stop.CancelAsync();
+            await Task.WhenAll(publishers).DefaultTimeout();
+            var missing = counted.Where(m => !received.ContainsKey(m)).ToList();
+            Assert.True(missing.Count == 0, $"round {round}: {missing.Count} of {counted.Count} messages Redis delivered never reached the handler");
+        }
+    }
+
+    [Fact]
     public async Task Subscriptions_resume_by_themselves_after_the_server_restarts()
     {
         await using var server = await RedisServer.StartAsync();
