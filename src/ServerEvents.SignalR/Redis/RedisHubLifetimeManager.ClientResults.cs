@@ -123,19 +123,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     /// <summary>On the server that owned the connection: a call from another server reached it after it left.</summary>
     private void AnswerConnectionGone(string connectionId, ReadOnlySpan<byte> payload)
     {
-        string origin, invocationId;
-        try
-        {
-            var reader = new BackplaneProtocol.Reader(payload);
-            reader.Kind();
-            origin = reader.String();
-            invocationId = reader.String();
-        }
-        catch (FormatException ex)
-        {
-            RedisLog.BadMessage(_logger, ex.Message);
-            return;
-        }
+        var reader = new BackplaneProtocol.Reader(payload);
+        reader.Kind();
+        var origin = reader.String();
+        var invocationId = reader.String();
         _ = Quietly(() => PublishRawAsync(_keys.Ack(origin), ConnectionGone(invocationId, "", connectionId), CancellationToken.None));
     }
 
@@ -191,6 +182,21 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
         {
             return CompletionMessage.WithError(invocationId, $"The client's result is not a {resultType.Name}: {ex.Message}");
+        }
+    }
+
+    /// <summary>
+    /// This server's pub/sub connection is gone: answers other servers publish until it is back never arrive, so the
+    /// calls waiting for one fail now rather than never end.
+    /// </summary>
+    private void FailRemoteClientResults()
+    {
+        foreach (var (invocationId, pending) in _pendingResults)
+        {
+            if (!_connections.ContainsKey(pending.ConnectionId) && _pendingResults.TryRemove(invocationId, out _))
+            {
+                pending.Fail(new IOException($"The pub/sub connection to Redis at {_backplane.Options.Connection.EndPoint} was lost: the result of connection '{pending.ConnectionId}' cannot arrive."));
+            }
         }
     }
 

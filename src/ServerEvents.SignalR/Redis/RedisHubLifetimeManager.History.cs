@@ -65,10 +65,12 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
 
     /// <summary>
     /// The pub/sub connection is gone: what is published from now until it is back (and resubscribed) does not reach
-    /// this server. Every local connection is held from here, and resumes after the highest id this server delivered.
+    /// this server. Every local connection is held from here, and resumes after the highest id this server delivered;
+    /// client result calls waiting for another server's answer fail.
     /// </summary>
     private void OnPubSubLost()
     {
+        FailRemoteClientResults();
         lock (_backfillGate)
         {
             _losses++;

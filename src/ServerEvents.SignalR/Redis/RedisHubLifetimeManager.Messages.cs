@@ -229,18 +229,14 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 
     private void OnUserMessage(string user, ReadOnlyMemory<byte> payload) => Deliver(payload, _users.Members(user), direct: false);
 
-    private void OnConnectionMessage(string connectionId, ReadOnlyMemory<byte> payload)
+    /// <summary>What came on the channel of a connection of this server (subscribed from before it was listed until Redis confirmed it left).</summary>
+    private void OnConnectionMessage(LocalConnection local, ReadOnlyMemory<byte> payload)
     {
-        if (!_connections.TryGetValue(connectionId, out var local))
+        if (payload.IsEmpty)
         {
-            // Gone between the requester's publish and now (it is still subscribed while it leaves): a call
-            // waiting for its result must hear so, or it waits for ever.
-            if (!payload.IsEmpty && payload.Span[0] == BackplaneProtocol.ClientInvocation)
-            {
-                AnswerConnectionGone(connectionId, payload.Span);
-            }
             return;
         }
+        var connectionId = local.Id;
         var kind = payload.Span[0];
         try
         {
@@ -272,11 +268,20 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             }
             else if (kind == BackplaneProtocol.ClientInvocation)
             {
-                RelayClientInvocation(local, payload.Span);
+                if (local.Departed)
+                {
+                    // Published while it was leaving: the call waiting for its result must hear so, or it waits for ever.
+                    AnswerConnectionGone(connectionId, payload.Span);
+                }
+                else
+                {
+                    RelayClientInvocation(local, payload.Span);
+                }
             }
             else
             {
-                Deliver(payload, [local], direct: true);
+                // Read even for a departed connection: an event marks what this server has delivered.
+                Deliver(payload, local.Departed ? [] : [local], direct: true);
             }
         }
         catch (FormatException ex)

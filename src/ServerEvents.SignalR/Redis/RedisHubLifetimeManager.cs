@@ -60,8 +60,9 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         await EnsureStartedAsync(connection.ConnectionAborted);
         var local = new LocalConnection(connection);
         var id = connection.ConnectionId;
-        // Subscribe before registering, so nothing published to this connection after connect is missed.
-        await _backplane.Subscriber.SubscribeAsync(_keys.Connection(id), (_, message) => OnConnectionMessage(id, message), connection.ConnectionAborted);
+        // Subscribe before registering, so nothing published to this connection after connect is missed. Not
+        // cancelled with the connection: Redis may take a SUBSCRIBE we stopped waiting for, and nothing would undo it.
+        await _backplane.Subscriber.SubscribeAsync(_keys.Connection(id), (_, message) => OnConnectionMessage(local, message), CancellationToken.None);
         _connections[id] = local;
         if (connection.UserIdentifier is { } user)
         {
@@ -77,6 +78,8 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         {
             return;
         }
+        // Before its groups are listed for leaving: a join still under way then sees it and undoes itself.
+        local.Departed = true;
         ForgetBackfill(local);
         await Quietly(() => _backplane.Subscriber.UnsubscribeAsync(_keys.Connection(local.Id)));
         foreach (var group in local.Groups)
@@ -247,6 +250,16 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             if (groups == _groups)
             {
                 local.Joined(name);
+            }
+            // It left while this join waited (a remote request, or a join racing its disconnect): OnDisconnectedAsync
+            // may have listed its groups before this one, so nothing else would take it out again.
+            if (local.Departed)
+            {
+                local.Left(name);
+                if (groups.Remove(name, local))
+                {
+                    await _backplane.Subscriber.UnsubscribeAsync(channel);
+                }
             }
         }
     }

@@ -95,21 +95,36 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         {
             return;
         }
+        var closing = new KeyValuePair<string, Action<string, ReadOnlyMemory<byte>>>(channel, handler);
         _closing[channel] = handler;
+        Task confirmed;
         try
         {
-            await SendAsync("UNSUBSCRIBE", [channel], cancellationToken);
+            confirmed = await WriteAsync("UNSUBSCRIBE", [channel], null, cancellationToken);
+        }
+        catch (Exception ex)
+        {
+            _closing.TryRemove(closing);
+            if (ex is RedisConnectionException)
+            {
+                // Not subscribed on a dead connection either; the reconnect will not re-subscribe it.
+                return;
+            }
+            throw;
+        }
+        // The handler goes when Redis confirms, or when the connection is lost (which fails the confirmation), even
+        // if this call gives up waiting first: until then Redis may still send what it counted us as receiving.
+        _ = confirmed.ContinueWith(_ => _closing.TryRemove(closing), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        try
+        {
+            await WaitConfirmedAsync("UNSUBSCRIBE", confirmed, cancellationToken);
         }
         catch (RedisConnectionException)
         {
-            // Not subscribed on a dead connection either; the reconnect will not re-subscribe it.
-        }
-        finally
-        {
-            _closing.TryRemove(new KeyValuePair<string, Action<string, ReadOnlyMemory<byte>>>(channel, handler));
         }
     }
 
+    /// <summary>Disconnects and stops reconnecting.</summary>
     public async ValueTask DisposeAsync()
     {
         if (_disposed.IsCancellationRequested)
@@ -126,27 +141,46 @@ internal sealed class RedisSubscriber : IAsyncDisposable
         _writeLock.Dispose();
     }
 
-    private async Task SendAsync(string command, string[] channels, CancellationToken cancellationToken)
+    private async Task SendAsync(string command, string[] channels, CancellationToken cancellationToken, Func<string, bool>? stillWanted = null) =>
+        await WaitConfirmedAsync(command, await WriteAsync(command, channels, stillWanted, cancellationToken), cancellationToken);
+
+    /// <summary>
+    /// Writes (UN)SUBSCRIBE or PING; returns, once written, the task of Redis's confirmations. Channels
+    /// <paramref name="stillWanted"/> rejects once the write lock is held are left out (a resubscription must not
+    /// subscribe again what was unsubscribed since it listed the channels).
+    /// </summary>
+    private async Task<Task> WriteAsync(string command, string[] channels, Func<string, bool>? stillWanted, CancellationToken cancellationToken)
     {
-        var socket = _socket;
-        if (socket is null || !SocketAlive)
-        {
-            throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.");
-        }
-        var builder = new RespCommand.Builder(command, channels.Length);
-        foreach (var channel in channels)
-        {
-            builder.Add(channel);
-        }
-        var encoded = builder.Build();
-        // Redis confirms each channel of (UN)SUBSCRIBE separately; PING gets one pong.
-        var expected = channels.Length == 0 ? 1 : channels.Length;
-        var acks = new List<Task>(expected);
         await _writeLock.WaitAsync(cancellationToken);
         try
         {
+            if (stillWanted is not null)
+            {
+                channels = [.. channels.Where(stillWanted)];
+                if (channels.Length == 0)
+                {
+                    return Task.CompletedTask;
+                }
+            }
+            var builder = new RespCommand.Builder(command, channels.Length);
+            foreach (var channel in channels)
+            {
+                builder.Add(channel);
+            }
+            var encoded = builder.Build();
+            // Redis confirms each channel of (UN)SUBSCRIBE separately; PING gets one pong.
+            var expected = channels.Length == 0 ? 1 : channels.Length;
+            var acks = new List<Task>(expected);
+            RedisSocket socket;
             lock (_gate)
             {
+                // Checked under the lock that a loss clears the confirmations under: none is left behind for the next
+                // connection, where it would be matched with another command's reply.
+                if (_socket is not { } live || _lost.Task.IsCompleted)
+                {
+                    throw new RedisConnectionException($"Not connected to Redis at {_options.EndPoint} ({_lastError}); reconnecting.", unsent: true);
+                }
+                socket = live;
                 // Redis confirms each channel in command order, so a FIFO matches confirmations to callers.
                 for (var i = 0; i < expected; i++)
                 {
@@ -155,16 +189,29 @@ internal sealed class RedisSubscriber : IAsyncDisposable
                     acks.Add(ack.Task);
                 }
             }
-            socket.Write(encoded.Encoded);
-            await socket.FlushAsync(cancellationToken);
+            try
+            {
+                socket.Write(encoded.Encoded);
+                await socket.FlushAsync(cancellationToken);
+            }
+            catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+            {
+                // The socket died under the write: that is a lost connection, which callers handle, not a crash.
+                throw new RedisConnectionException($"Connection to Redis at {_options.EndPoint} lost while sending {command}: {ex.Message}", ex);
+            }
+            return Task.WhenAll(acks);
         }
         finally
         {
             _writeLock.Release();
         }
+    }
+
+    private async Task WaitConfirmedAsync(string command, Task confirmed, CancellationToken cancellationToken)
+    {
         try
         {
-            await Task.WhenAll(acks).WaitAsync(_options.CommandTimeout, cancellationToken);
+            await confirmed.WaitAsync(_options.CommandTimeout, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -191,6 +238,12 @@ internal sealed class RedisSubscriber : IAsyncDisposable
                 if (frame is null)
                 {
                     reason = new RedisConnectionException($"Redis at {socket.EndPoint} closed the connection.");
+                    break;
+                }
+                if (lost.Task.IsCompleted)
+                {
+                    // Declared lost (a PING timed out): what is still buffered from it belongs to no one now.
+                    reason = new RedisConnectionException($"Connection to Redis at {socket.EndPoint} lost.");
                     break;
                 }
                 Dispatch(frame.Value);
@@ -344,7 +397,7 @@ internal sealed class RedisSubscriber : IAsyncDisposable
                     channels = [.. _handlers.Keys];
                     foreach (var batch in channels.Chunk(ResubscribeBatch))
                     {
-                        await SendAsync("SUBSCRIBE", batch, _disposed.Token);
+                        await SendAsync("SUBSCRIBE", batch, _disposed.Token, stillWanted: _handlers.ContainsKey);
                     }
                     MarkReady(attached);
                 },

@@ -71,6 +71,52 @@ public sealed class RedisSubscriberTests(RedisFixture redis)
     }
 
     [Fact]
+    public async Task A_channel_unsubscribed_while_the_others_are_resubscribed_stays_unsubscribed()
+    {
+        // Thousands of channels are resubscribed in batches after a reconnect; one unsubscribed meanwhile must not be
+        // subscribed again by a later batch (Redis would count this server as receiving it, with no handler for it).
+        await using var server = await RedisServer.StartAsync();
+        var options = RedisConnectionOptions.Parse(server.ConnectionString);
+        options.MinReconnectDelay = TimeSpan.FromMilliseconds(1);
+        options.MaxReconnectDelay = TimeSpan.FromMilliseconds(5);
+        await using var subscriber = new RedisSubscriber(options, NullLogger.Instance);
+        await subscriber.ConnectAsync().DefaultTimeout();
+        var channels = Enumerable.Range(0, 20_000).Select(i => $"c{i}").ToList();
+        foreach (var batch in channels.Chunk(1000))
+        {
+            await Task.WhenAll(batch.Select(c => subscriber.SubscribeAsync(c, (_, _) => { }))).DefaultTimeout();
+        }
+        var reconnected = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        subscriber.Reconnected += () =>
+        {
+            reconnected.TrySetResult();
+            return Task.CompletedTask;
+        };
+        await using var admin = await server.ConnectAsync();
+
+        await admin.ExecuteAsync(RespCommand.Create("CLIENT", "KILL", "TYPE", "pubsub")).DefaultTimeout();
+        // From the last channel back, while the resubscription runs.
+        var unsubscribed = new List<string>();
+        for (var i = channels.Count - 1; i >= 0 && !reconnected.Task.IsCompleted; i -= 7)
+        {
+            await subscriber.UnsubscribeAsync(channels[i]).DefaultTimeout();
+            unsubscribed.Add(channels[i]);
+        }
+        await reconnected.Task.DefaultTimeout();
+
+        var stillSubscribed = new List<string>();
+        foreach (var channel in unsubscribed)
+        {
+            if ((await admin.ExecuteAsync(RespCommand.Create("PUBLISH", channel, "x")).DefaultTimeout()).Integer != 0)
+            {
+                stillSubscribed.Add(channel);
+            }
+        }
+        Assert.True(stillSubscribed.Count == 0, $"{stillSubscribed.Count} of {unsubscribed.Count} channels unsubscribed during the resubscription were subscribed again");
+        Assert.Equal(1, (await admin.ExecuteAsync(RespCommand.Create("PUBLISH", channels[1], "x")).DefaultTimeout()).Integer);
+    }
+
+    [Fact]
     public async Task Subscriptions_resume_by_themselves_after_the_server_restarts()
     {
         await using var server = await RedisServer.StartAsync();

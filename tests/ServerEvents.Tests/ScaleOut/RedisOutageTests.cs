@@ -1,5 +1,7 @@
 using System.Net;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using ServerEvents.Redis;
 using ServerEvents.Redis.Internal;
@@ -204,5 +206,29 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
             Assert.Single(events, e => e.Selector == "cmd.after");
         }
         await Eventually.TrueAsync(async () => await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")) == "Healthy", "health did not return to Healthy");
+    }
+
+    [Fact]
+    public async Task A_client_result_call_waiting_for_another_servers_answer_fails_when_pubsub_is_lost()
+    {
+        // The answer would come on the caller's pub/sub connection: once that is gone, the call ends with why.
+        await using var ownRedis = await RedisServer.StartAsync();
+        await using var cluster = await StartAsync(ownRedis.ConnectionString);
+        var client = await cluster.ConnectAsync(0, "home");
+        var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        client.Connection.On("Hang", () =>
+        {
+            reached.TrySetResult();
+            return new TaskCompletionSource<int>().Task;
+        });
+        var waiting = cluster[1].HubContext<ServerEventsHub>().Clients.Client(client.Id).InvokeAsync<int>("Hang", CancellationToken.None);
+        await reached.Task.DefaultTimeout();
+        await using var admin = await ownRedis.ConnectAsync();
+
+        await admin.ExecuteAsync(RespCommand.Create("CLIENT", "KILL", "TYPE", "pubsub")).DefaultTimeout();
+
+        var error = await Assert.ThrowsAsync<IOException>(() => waiting.DefaultTimeout());
+        Assert.Contains("pub/sub connection to Redis", error.Message);
+        Assert.Contains(client.Id, error.Message);
     }
 }
