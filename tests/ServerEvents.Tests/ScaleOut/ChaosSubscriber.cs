@@ -42,43 +42,38 @@ internal sealed class ChaosSubscriber(string name, bool sse, TestCluster cluster
         if (Sse)
         {
             var stream = await SseTestClient.OpenAsync(cluster[server].BaseUri, query, lastEventId: last);
-            if (!await Within(() => stream.Frames.Any(f => f.Selector == "cmd.onConnect") || stream.Ended.IsCompleted) || stream.Ended.IsCompleted)
-            {
-                await stream.DisposeAsync();
-                throw new InvalidOperationException($"{Name}: no stream from server {server}");
-            }
-            // The first time, publishing starts right after: be in the channel first (a resume needs not, it replays).
-            if (!_connectedOnce)
-            {
-                var userId = stream.Frames.First(f => f.Selector == "cmd.onConnect").Meta["userId"];
-                if (!await Within(() => stream.Frames.Any(f => f.Selector == "cmd.onJoin" && f.Meta["userId"] == userId)))
-                {
-                    await stream.DisposeAsync();
-                    throw new InvalidOperationException($"{Name}: not in the channel on server {server}");
-                }
-            }
+            await EnsureReadyAsync(server, stream, () => [.. stream.Frames.Select(f => (f.Selector, f.Json))], () => stream.Ended.IsCompleted);
             _stream = stream;
         }
         else
         {
             var hub = await TestClient.StartOnlyAsync(cluster.HubUrl(server, query));
-            if (!await Within(() => hub.Events.Any(e => e.Selector == "cmd.onConnect") || hub.Closed.IsCompleted) || hub.Closed.IsCompleted)
-            {
-                await hub.DisposeAsync();
-                throw new InvalidOperationException($"{Name}: no hub connection on server {server}");
-            }
-            if (!_connectedOnce)
-            {
-                var userId = hub.Events.First(e => e.Selector == "cmd.onConnect").Meta["userId"];
-                if (!await Within(() => hub.Events.Any(e => e.Selector == "cmd.onJoin" && e.Meta["userId"] == userId)))
-                {
-                    await hub.DisposeAsync();
-                    throw new InvalidOperationException($"{Name}: not in the channel on server {server}");
-                }
-            }
+            await EnsureReadyAsync(server, hub, () => [.. hub.Events.Select(e => (e.Selector, e.Json))], () => hub.Closed.IsCompleted);
             _hub = hub;
         }
         _connectedOnce = true;
+    }
+
+    /// <summary>
+    /// Waits for <c>cmd.onConnect</c> and, the first time, for its own <c>cmd.onJoin</c> too (publishing starts right
+    /// after, and only a resume replays); closes the client and throws when either does not come.
+    /// </summary>
+    private async Task EnsureReadyAsync(int server, IAsyncDisposable client, Func<IReadOnlyList<(string Selector, string Json)>> received, Func<bool> closed)
+    {
+        static string? UserIdIn(string json) => JsonDocument.Parse(json).RootElement.GetProperty("userId").GetString();
+
+        var what = Sse ? "stream" : "hub connection";
+        if (!await Within(() => received().Any(e => e.Selector == "cmd.onConnect") || closed()) || closed())
+        {
+            await client.DisposeAsync();
+            throw new InvalidOperationException($"{Name}: no {what} from server {server}");
+        }
+        var userId = UserIdIn(received().First(e => e.Selector == "cmd.onConnect").Json);
+        if (!_connectedOnce && !await Within(() => received().Any(e => e.Selector == "cmd.onJoin" && UserIdIn(e.Json) == userId)))
+        {
+            await client.DisposeAsync();
+            throw new InvalidOperationException($"{Name}: {what} not in the channel on server {server}");
+        }
     }
 
     /// <summary>Connects again, trying the servers in turn while they refuse (Redis down).</summary>
