@@ -255,11 +255,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             // may have listed its groups before this one, so nothing else would take it out again.
             if (local.Departed)
             {
-                local.Left(name);
-                if (groups.Remove(name, local))
-                {
-                    await _backplane.Subscriber.UnsubscribeAsync(channel);
-                }
+                await LeaveLockedAsync(groups, channel, name, local);
             }
         }
     }
@@ -268,14 +264,20 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     {
         using (await _channelLocks.LockAsync(channel))
         {
-            if (groups == _groups)
-            {
-                local.Left(name);
-            }
-            if (groups.Remove(name, local))
-            {
-                await _backplane.Subscriber.UnsubscribeAsync(channel);
-            }
+            await LeaveLockedAsync(groups, channel, name, local);
+        }
+    }
+
+    /// <summary>Takes a local member out of a group; the last one unsubscribes its channel. Called under the channel's lock.</summary>
+    private async Task LeaveLockedAsync(LocalGroups groups, string channel, string name, LocalConnection local)
+    {
+        if (groups == _groups)
+        {
+            local.Left(name);
+        }
+        if (groups.Remove(name, local))
+        {
+            await _backplane.Subscriber.UnsubscribeAsync(channel);
         }
     }
 
