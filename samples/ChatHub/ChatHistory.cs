@@ -1,5 +1,5 @@
 using System.Text.Json;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ChatHub;
 
@@ -59,38 +59,40 @@ public sealed class MemoryChatHistory : IChatHistory
 }
 
 /// <summary>History in Redis lists, so every instance shows the same messages.</summary>
-public sealed class RedisChatHistory(RedisConnection redis) : IChatHistory
+public sealed class RedisChatHistory(IConnectionMultiplexer redis) : IChatHistory
 {
     private const int PerChannel = 1000;
     private const string Channels = "chat:channels";
 
-    private static string Key(string channel) => "chat:history:" + channel;
+    private static RedisKey Key(string channel) => "chat:history:" + channel;
 
     public async Task AddAsync(ChatMessage message, CancellationToken cancellationToken)
     {
         var json = JsonSerializer.Serialize(message, JsonSerializerOptions.Web);
+        var database = redis.GetDatabase();
         await Task.WhenAll(
-            redis.ExecuteAsync(RespCommand.Create("RPUSH", Key(message.Channel), json), cancellationToken),
-            redis.ExecuteAsync(RespCommand.Create("LTRIM", Key(message.Channel), -PerChannel, -1), cancellationToken),
-            redis.ExecuteAsync(RespCommand.Create("SADD", Channels, message.Channel), cancellationToken));
+            database.ListRightPushAsync(Key(message.Channel), json),
+            database.ListTrimAsync(Key(message.Channel), -PerChannel, -1),
+            database.SetAddAsync(Channels, message.Channel)).WaitAsync(cancellationToken);
     }
 
     public async Task<IReadOnlyList<ChatMessage>> GetAsync(IReadOnlyList<string> channels, long? afterId, int take, CancellationToken cancellationToken)
     {
-        var lists = await Task.WhenAll(channels.Distinct().Select(c => redis.ExecuteAsync(RespCommand.Create("LRANGE", Key(c), -PerChannel, -1), cancellationToken)));
+        var database = redis.GetDatabase();
+        var lists = await Task.WhenAll(channels.Distinct().Select(c => database.ListRangeAsync(Key(c), -PerChannel, -1))).WaitAsync(cancellationToken);
         return [.. lists
-            .Select(list => list.Items.Select(i => JsonSerializer.Deserialize<ChatMessage>(i.AsString()!, JsonSerializerOptions.Web)!).Where(m => m.Id > (afterId ?? 0)).TakeLast(take))
+            .Select(list => list.Select(i => JsonSerializer.Deserialize<ChatMessage>((string)i!, JsonSerializerOptions.Web)!).Where(m => m.Id > (afterId ?? 0)).TakeLast(take))
             .SelectMany(m => m)
             .OrderBy(m => m.Id)];
     }
 
     public async Task ClearAsync(CancellationToken cancellationToken)
     {
-        var channels = await redis.ExecuteAsync(RespCommand.Create("SMEMBERS", Channels), cancellationToken);
-        foreach (var channel in channels.Items)
+        var database = redis.GetDatabase();
+        foreach (var channel in await database.SetMembersAsync(Channels).WaitAsync(cancellationToken))
         {
-            await redis.ExecuteAsync(RespCommand.Create("DEL", Key(channel.AsString()!)), cancellationToken);
+            await database.KeyDeleteAsync(Key((string)channel!)).WaitAsync(cancellationToken);
         }
-        await redis.ExecuteAsync(RespCommand.Create("DEL", Channels), cancellationToken);
+        await database.KeyDeleteAsync(Channels).WaitAsync(cancellationToken);
     }
 }

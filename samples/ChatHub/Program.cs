@@ -1,11 +1,12 @@
 // ServiceStack's Chat, rebuilt on ServerEvents + SignalR. One instance runs on the memory back-end;
-// --redis makes any number of instances share channels, users and history through one redis-server.
+// --redis makes any number of instances share channels, users and history through one redis-server or a Redis Cluster
+// (--redis 127.0.0.1:7000,127.0.0.1:7001,127.0.0.1:7002).
 using System.Net.Sockets;
 using ChatHub;
 using Microsoft.AspNetCore.Connections;
 using ServerEvents;
 using ServerEvents.Redis;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 using ServerEvents.Sse;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory, WebRootPath = "wwwroot" });
@@ -31,19 +32,21 @@ builder.Services.AddSingleton(settings);
 builder.Services.AddHealthChecks().AddServerEvents();
 if (settings.Redis is { } redis)
 {
-    RedisConnectionOptions redisOptions;
+    ConfigurationOptions redisOptions;
     try
     {
-        redisOptions = RedisConnectionOptions.Parse(redis);
+        redisOptions = ConfigurationOptions.Parse(redis);
     }
     catch (ArgumentException ex)
     {
         Console.Error.WriteLine($"chathub: --redis: {ex.Message}");
         return 2;
     }
-    serverEvents.AddRedis(redis, o => o.Prefix = "se:chat");
-    builder.Services.AddSingleton(sp => new RedisConnection(redisOptions, sp.GetRequiredService<ILogger<RedisConnection>>()));
-    builder.Services.AddSingleton<IChatHistory>(sp => new RedisChatHistory(sp.GetRequiredService<RedisConnection>()));
+    // One multiplexer for the app (its chat history) and Server Events, connected before the app starts.
+    var multiplexer = new Lazy<Task<ConnectionMultiplexer>>(() => ConnectionMultiplexer.ConnectAsync(redisOptions));
+    builder.Services.AddSingleton<IConnectionMultiplexer>(_ => multiplexer.Value.GetAwaiter().GetResult());
+    serverEvents.AddRedis(sp => sp.GetRequiredService<IConnectionMultiplexer>(), o => o.Prefix = "se:chat");
+    builder.Services.AddSingleton<IChatHistory>(sp => new RedisChatHistory(sp.GetRequiredService<IConnectionMultiplexer>()));
 }
 else
 {
@@ -62,10 +65,8 @@ app.MapGet("/chat-settings", (ChatSettings s) => new { background = s.Background
 
 try
 {
-    if (app.Services.GetService<RedisConnection>() is { } history)
-    {
-        await history.ConnectAsync();
-    }
+    // Resolved here so that an unreachable Redis fails the start with one clear line.
+    app.Services.GetService<IConnectionMultiplexer>();
     await app.StartAsync();
 }
 catch (Exception ex) when (ex is IOException or SocketException or AddressInUseException && ex.Message.Contains("address", StringComparison.OrdinalIgnoreCase))

@@ -21,11 +21,11 @@ public sealed class ServerEventsHealthCheck(IServiceProvider services) : IHealth
         }
         var buffer = redis.Buffer;
         var buffered = buffer.Count;
-        var commands = redis.Commands.IsConnected;
-        var pubSub = redis.Subscriber.IsConnected;
+        var commands = redis.IsConnected;
+        var pubSub = redis.InboxLive;
         var data = new Dictionary<string, object>
         {
-            ["endpoint"] = redis.Options.Connection.EndPoint,
+            ["endpoint"] = redis.EndPoint,
             ["commandConnection"] = commands ? "up" : "down",
             ["pubSubConnection"] = pubSub ? "up" : "down",
             ["bufferedNotifications"] = buffered,
@@ -40,15 +40,15 @@ public sealed class ServerEventsHealthCheck(IServiceProvider services) : IHealth
         if (buffered >= buffer.Capacity && !commands)
         {
             return Task.FromResult(HealthCheckResult.Unhealthy(
-                $"Redis at {redis.Options.Connection.EndPoint} is unreachable and the notification buffer is full: notifications are refused.", data: data));
+                $"Redis at {redis.EndPoint} is unreachable and the notification buffer is full: notifications are refused.", data: data));
         }
         if (!commands || !pubSub || buffered > 0 || redis.AwaitingBackfill > 0)
         {
             return Task.FromResult(HealthCheckResult.Degraded(
-                $"Redis backplane at {redis.Options.Connection.EndPoint} degraded: local subscribers are served, " +
+                $"Redis backplane at {redis.EndPoint} degraded: local subscribers are served, " +
                 $"{buffered} notifications wait for Redis, {redis.AwaitingBackfill} connections wait for their back-fill.", data: data));
         }
-        return Task.FromResult(HealthCheckResult.Healthy($"Redis backplane at {redis.Options.Connection.EndPoint} connected.", data));
+        return Task.FromResult(HealthCheckResult.Healthy($"Redis backplane at {redis.EndPoint} connected.", data));
     }
 }
 

@@ -1,16 +1,27 @@
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
 /// <summary>Settings of the Redis back-end (set through <c>AddRedis(…)</c>).</summary>
 public sealed class RedisBackplaneOptions
 {
-    /// <summary>Where Redis is; parsed from a connection string by <c>AddRedis("host:port,…")</c>.</summary>
-    public RedisConnectionOptions Connection { get; set; } = new();
+    /// <summary>
+    /// Where Redis is and how to connect (StackExchange.Redis's options: endpoints, password, TLS, timeouts, …); set
+    /// by <c>AddRedis("host:port,…")</c> or <c>AddRedis(ConfigurationOptions)</c>. Unused when
+    /// <see cref="ConnectionFactory"/> is set.
+    /// </summary>
+    public ConfigurationOptions Configuration { get; set; } = new();
+
+    /// <summary>
+    /// Hands the back-end a multiplexer the app already has (so that one serves the app, other hubs' backplanes and
+    /// Server Events); set by <c>AddRedis(sp => …)</c>. The back-end does not dispose a multiplexer it was given.
+    /// </summary>
+    public Func<IServiceProvider, IConnectionMultiplexer>? ConnectionFactory { get; set; }
 
     /// <summary>
     /// Prefix of every Redis key and channel; servers with the same prefix share presence and messages.
-    /// Defaults to <c>se:{HubTypeName}</c>.
+    /// Defaults to <c>se:{HubTypeName}</c>. It becomes the keys' hash tag (<c>{se:ChatHub}</c>), so that on a
+    /// Redis Cluster all of them share one slot; a prefix that already contains <c>{…}</c> keeps its own tag.
     /// </summary>
     public string? Prefix { get; set; }
 
@@ -25,8 +36,8 @@ public sealed class RedisBackplaneOptions
 
     /// <summary>
     /// Notifications accepted while Redis is unreachable, to be published in order once it is back; the next one
-    /// beyond this fails at once with a <see cref="Resp.RedisConnectionException"/> whose <c>Unsent</c> is true.
-    /// 0 fails every notification at once while Redis is down.
+    /// beyond this fails at once with a <see cref="RedisConnectionException"/> whose <c>CommandStatus</c> is
+    /// <see cref="CommandStatus.WaitingToBeSent"/>. 0 fails every notification at once while Redis is down.
     /// </summary>
     public int MaxBufferedNotifications { get; set; } = 10_000;
 }

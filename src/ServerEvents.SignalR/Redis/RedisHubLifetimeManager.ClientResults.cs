@@ -48,7 +48,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             {
                 await EnsureStartedAsync(cancellationToken);
                 var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
-                var receivers = await PublishRawAsync(_keys.Connection(connectionId), BackplaneProtocol.WriteClientInvocation(_serverId, invocationId, serialized), cancellationToken);
+                var receivers = await SendToAsync(Routes.Connection(connectionId), BackplaneProtocol.WriteClientInvocation(_serverId, invocationId, connectionId, serialized), cancellationToken);
                 if (receivers == 0)
                 {
                     throw new IOException($"Connection '{connectionId}' does not exist.");
@@ -85,7 +85,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 { HasResult: true, Result: RawResult raw } => (BackplaneProtocol.ResultValue, raw.RawSerializedData.ToArray()),
                 _ => (BackplaneProtocol.ResultNone, []),
             };
-            await PublishRawAsync(_keys.Ack(relayed.Origin), BackplaneProtocol.WriteClientResult(invocationId, relayed.Protocol, outcome, data), CancellationToken.None);
+            await SendToAsync(Routes.Server(relayed.Origin), BackplaneProtocol.WriteClientResult(invocationId, relayed.Protocol, outcome, data), CancellationToken.None);
         }
         // Anything else answers no call we know of (or one already cancelled): nothing to do.
     }
@@ -108,26 +108,25 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         return false;
     }
 
-    /// <summary>On the owning server: forward a call from another server to the local client.</summary>
-    private void RelayClientInvocation(LocalConnection local, ReadOnlySpan<byte> payload)
+    /// <summary>
+    /// On the owning server: forwards a call from another server to the local client — or, when the connection has left
+    /// (the call was sent while it was leaving), tells the caller so, or it would wait for ever.
+    /// </summary>
+    private void OnClientInvocation(ReadOnlySpan<byte> payload)
     {
         var reader = new BackplaneProtocol.Reader(payload);
         reader.Kind();
         var origin = reader.String();
         var invocationId = reader.String();
+        var connectionId = reader.String();
+        if (!_connections.TryGetValue(connectionId, out var local) || local.Departed)
+        {
+            _ = Quietly(() => SendToAsync(Routes.Server(origin), ConnectionGone(invocationId, "", connectionId), CancellationToken.None));
+            return;
+        }
         var message = reader.Serialized();
         _relayedResults[invocationId] = new RelayedInvocation(origin, local.Id, local.Context.Protocol.Name);
         local.TryWrite(message, _backplane.Options.MaxPendingWritesPerConnection);
-    }
-
-    /// <summary>On the server that owned the connection: a call from another server reached it after it left.</summary>
-    private void AnswerConnectionGone(string connectionId, ReadOnlySpan<byte> payload)
-    {
-        var reader = new BackplaneProtocol.Reader(payload);
-        reader.Kind();
-        var origin = reader.String();
-        var invocationId = reader.String();
-        _ = Quietly(() => PublishRawAsync(_keys.Ack(origin), ConnectionGone(invocationId, "", connectionId), CancellationToken.None));
     }
 
     private static byte[] ConnectionGone(string invocationId, string protocol, string connectionId) =>
@@ -186,7 +185,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     }
 
     /// <summary>
-    /// This server's pub/sub connection is gone: answers other servers publish until it is back never arrive, so the
+    /// This server's inbox is not read (or missed messages): answers other servers sent meanwhile never arrive, so the
     /// calls waiting for one fail now rather than never end.
     /// </summary>
     private void FailRemoteClientResults()
@@ -195,7 +194,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             if (!_connections.ContainsKey(pending.ConnectionId) && _pendingResults.TryRemove(invocationId, out _))
             {
-                pending.Fail(new IOException($"The pub/sub connection to Redis at {_backplane.Options.Connection.EndPoint} was lost: the result of connection '{pending.ConnectionId}' cannot arrive."));
+                pending.Fail(new IOException($"This server's inbox at Redis {_backplane.EndPoint} was lost: the result of connection '{pending.ConnectionId}' cannot arrive."));
             }
         }
     }
@@ -214,7 +213,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             if (relayed.ConnectionId == connectionId && _relayedResults.TryRemove(invocationId, out _))
             {
-                await Quietly(() => PublishRawAsync(_keys.Ack(relayed.Origin), ConnectionGone(invocationId, relayed.Protocol, connectionId), CancellationToken.None));
+                await Quietly(() => SendToAsync(Routes.Server(relayed.Origin), ConnectionGone(invocationId, relayed.Protocol, connectionId), CancellationToken.None));
             }
         }
     }

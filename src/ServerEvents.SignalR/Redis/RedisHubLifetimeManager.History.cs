@@ -1,9 +1,10 @@
+using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.AspNetCore.SignalR;
 using ServerEvents.History;
 using ServerEvents.Internal;
 using ServerEvents.Redis.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
@@ -15,6 +16,12 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     // Connections held since the pub/sub connection was lost, each with the mark it resumes after.
     private readonly Dictionary<LocalConnection, long> _awaitingBackfill = [];
     private int _losses;
+    private readonly ConcurrentDictionary<long, TaskCompletionSource> _probes = new();
+    private long _lastProbe;
+    private int _recovering;
+    private readonly Lock _inboxGate = new();
+    // Completed while the inbox is read; a new, pending one from a loss until the recovery's probe came through.
+    private TaskCompletionSource _inboxRead = Read();
 
     /// <inheritdoc />
     public async Task<Replay> JoinAndReplayAsync(string connectionId, IReadOnlyList<string> groups, long lastEventId, CancellationToken cancellationToken)
@@ -55,7 +62,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                 backfillWaits = _awaitingBackfill.ContainsKey(local);
             }
             // A back-fill passed over it while it resumed (its replay would have cut this one short): run it now.
-            if (backfillWaits && _backplane.Subscriber.IsConnected)
+            if (backfillWaits && _backplane.InboxLive)
             {
                 _ = Task.Run(OnPubSubBackAsync, CancellationToken.None);
             }
@@ -64,7 +71,156 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     }
 
     /// <summary>
-    /// The pub/sub connection is gone: what is published from now until it is back (and resubscribed) does not reach
+    /// Redis data loss seen by housekeeping (this server's liveness key was gone): routes may be gone too, so what is
+    /// sent may no longer reach this server. Handled as a lost inbox: hold, write the routes again, probe, back-fill.
+    /// </summary>
+    internal void OnRedisDataLost() => InboxLost();
+
+    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            InboxLost();
+        }
+    }
+
+    /// <summary>
+    /// What is sent to this server's inbox may not be arriving (its connection failed) or did not arrive (a gap in its
+    /// sequence): hold every local connection and recover in the background.
+    /// </summary>
+    private void InboxLost()
+    {
+        lock (_inboxGate)
+        {
+            _backplane.InboxLive = false;
+            if (_inboxRead.Task.IsCompleted)
+            {
+                _inboxRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            }
+        }
+        OnPubSubLost();
+        if (Interlocked.Exchange(ref _recovering, 1) == 0)
+        {
+            _ = Task.Run(RecoverAsync);
+        }
+    }
+
+    /// <summary>
+    /// Until this server reads its inbox again: writes its routes again (Redis may have lost them), sends itself a probe
+    /// and waits for it — once it arrives, everything sent from then on arrives too — then back-fills the held connections.
+    /// </summary>
+    private async Task RecoverAsync()
+    {
+        var delay = DrainRetryDelay;
+        while (!_disposed.IsCancellationRequested)
+        {
+            var losses = Volatile.Read(ref _losses);
+            try
+            {
+                await RestoreRoutesAsync(_disposed.Token);
+                if (await ProbeAsync(_disposed.Token) && losses == Volatile.Read(ref _losses))
+                {
+                    TaskCompletionSource read;
+                    lock (_inboxGate)
+                    {
+                        _backplane.InboxLive = true;
+                        read = _inboxRead;
+                    }
+                    read.TrySetResult();
+                    Volatile.Write(ref _recovering, 0);
+                    // Lost again after the probe: whoever saw that found the recovery still running; take it over.
+                    if (losses != Volatile.Read(ref _losses) && Interlocked.Exchange(ref _recovering, 1) == 0)
+                    {
+                        continue;
+                    }
+                    await OnPubSubBackAsync();
+                    return;
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
+            {
+                RedisLog.BackFillFailed(_logger, ex.Message);
+            }
+            try
+            {
+                await Task.Delay(delay, _disposed.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+        }
+    }
+
+    /// <summary>Waits until this server reads its inbox (at most the ack timeout); throws an unsent connection error if it does not.</summary>
+    private async Task InboxReadAsync(string joining)
+    {
+        Task read;
+        lock (_inboxGate)
+        {
+            read = _inboxRead.Task;
+        }
+        if (read.IsCompleted)
+        {
+            return;
+        }
+        try
+        {
+            await read.WaitAsync(_backplane.Options.AckTimeout);
+        }
+        catch (TimeoutException)
+        {
+            throw RedisErrors.Unsent($"Cannot join '{joining}': this server's inbox at Redis {_backplane.EndPoint} is not being read (connection lost).");
+        }
+    }
+
+    private static TaskCompletionSource Read()
+    {
+        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        read.SetResult();
+        return read;
+    }
+
+    /// <summary>Sends this server a probe through its inbox; true once it arrived (within a second).</summary>
+    private async Task<bool> ProbeAsync(CancellationToken cancellationToken)
+    {
+        var nonce = Interlocked.Increment(ref _lastProbe);
+        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _probes[nonce] = arrived;
+        try
+        {
+            if (await SendToAsync(Routes.Server(_serverId), BackplaneProtocol.WriteProbe(nonce), cancellationToken) == 0)
+            {
+                return false;
+            }
+            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
+            return true;
+        }
+        catch (TimeoutException)
+        {
+            return false;
+        }
+        finally
+        {
+            _probes.TryRemove(nonce, out _);
+        }
+    }
+
+    private void ProbeArrived(long nonce)
+    {
+        if (_probes.TryGetValue(nonce, out var arrived))
+        {
+            arrived.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The inbox is not read (or missed messages): what is sent from now until it is read again does not reach
     /// this server. Every local connection is held from here, and resumes after the highest id this server delivered;
     /// client result calls waiting for another server's answer fail.
     /// </summary>
@@ -95,7 +251,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     }
 
     /// <summary>
-    /// Pub/sub is back and resubscribed, so every new event arrives live (and is held): replays to each held connection
+    /// The inbox is read again (a probe came through), so every new event arrives live (and is held): replays to each held connection
     /// what it missed meanwhile, from the shared history, merged with the held events — or tells it to reset when the
     /// history does not reach back (Redis lost its data, or trimmed it). Retries while Redis does not answer (the
     /// command connection may come back later than pub/sub) and stops when pub/sub is lost again: the next
@@ -104,7 +260,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     private async Task OnPubSubBackAsync()
     {
         var delay = DrainRetryDelay;
-        while (!_disposed.IsCancellationRequested && _backplane.Subscriber.IsConnected)
+        while (!_disposed.IsCancellationRequested && _backplane.InboxLive)
         {
             try
             {
@@ -113,7 +269,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                     return;
                 }
             }
-            catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException or FormatException)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) || ex is FormatException)
             {
                 RedisLog.BackFillFailed(_logger, ex.Message);
                 try
@@ -183,9 +339,9 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         var from = (lastEventId + 1).ToString(CultureInfo.InvariantCulture) + "-0";
         foreach (var batch in targets.Chunk(TargetsPerRead).DefaultIfEmpty([]))
         {
-            var reply = await EventScripts.ReadHistory.RunAsync(_backplane.Commands,
+            var reply = await EventScripts.ReadHistory.RunAsync(_backplane.Database,
                 [_keys.HistoryFloor, _keys.EventSequence, _keys.HistoryClock, .. batch.Select(_keys.History)],
-                [from, CounterStart(), _historyMaxAgeMs], cancellationToken);
+                [from, _historyMaxAgeMs], cancellationToken);
             history.Add(reply, batch, ParseEvent);
         }
         return history;
@@ -217,7 +373,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     {
         try
         {
-            return BackplaneProtocol.TryReadEvent(message.Span, out var serverEvent, out _) ? serverEvent : null;
+            return BackplaneProtocol.TryReadEvent(message.Span, out var serverEvent, out _, out _) ? serverEvent : null;
         }
         catch (FormatException ex)
         {

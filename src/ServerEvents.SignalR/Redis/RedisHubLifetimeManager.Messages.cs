@@ -1,112 +1,121 @@
-using System.Globalization;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using ServerEvents.Internal;
 using ServerEvents.Redis.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
 internal sealed partial class RedisHubLifetimeManager<THub>
 {
-    private static readonly long UnixEpochTicks = DateTime.UnixEpoch.Ticks;
+    // Read only by the inbox loop, one message at a time.
+    private long _lastInboxSequence = -1;
 
     /// <summary>
-    /// Publishes once per Redis channel. Server Events envelopes reach every recipient — this server's own
-    /// included — through the pub/sub stream: Redis runs the publish scripts one at a time, so every server
-    /// receives every event in id order, wherever it was published. Other invocations are written to this
-    /// server's recipients directly (SignalR promises no order across servers for them).
+    /// Sends through the inboxes. A Server Events envelope without an id gets one from the send script, which also
+    /// publishes it to every server with recipients and adds it to the targets' history (one round trip); every
+    /// recipient — this server's too — gets it from its inbox, so all see one order. Other invocations go to the other
+    /// servers and are written to this server's recipients directly (SignalR promises no order across servers for them).
     /// </summary>
-    /// <param name="channels">Redis channels to publish to.</param>
+    /// <param name="eventRoutes">Where an envelope goes (<see cref="Routes"/>), this server included.</param>
+    /// <param name="invocationRoutes">Where another invocation goes; this server is left out of it anyway.</param>
+    /// <param name="targets">Who receives it on each server.</param>
     /// <param name="localTargets">This server's recipients, for invocations written directly.</param>
-    /// <param name="localChannels">Channels of this server's own recipients that <paramref name="channels"/> leaves out
-    /// (connection-targeted sends): envelopes are published to them too, to keep the one order.</param>
     /// <param name="historyTargets">Groups (or <see cref="GroupNames.All"/>) whose history keeps the envelope.</param>
     /// <param name="excluded">Connection ids that must not receive the message.</param>
     /// <param name="methodName">The client method.</param>
     /// <param name="args">Its arguments.</param>
     /// <param name="cancellationToken">Stops waiting for Redis.</param>
-    private async Task PublishAsync(IReadOnlyList<string> channels, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string> localChannels, IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
+    private async Task PublishAsync(string[] eventRoutes, IReadOnlyList<string> invocationRoutes, Targets targets, IEnumerable<LocalConnection> localTargets,
+        IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(methodName);
         await EnsureStartedAsync(cancellationToken);
         if (methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
         {
-            var body = BackplaneProtocol.WriteEventBody(_serverId, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
-            string[] publishTo = [.. channels, .. localChannels];
-            string[] streams = _historyPerTarget > 0 ? [.. historyTargets.Select(_keys.History)] : [];
-            // Behind notifications still waiting for Redis, so as not to overtake them.
-            if (_backplane.Buffer.Count > 0 && TryBuffer(publishTo, streams, body, evenIfEmpty: false, null))
-            {
-                return;
-            }
-            long eventId;
-            try
-            {
-                eventId = await RunPublishAsync(publishTo, streams, body, token: null, cancellationToken);
-            }
-            catch (RedisConnectionException ex) when (ex.Unsent)
-            {
-                // Redis is unreachable and this one never reached it: keep it for when Redis is back.
-                TryBuffer(publishTo, streams, body, evenIfEmpty: true, ex);
-                return;
-            }
-            catch (RedisServerException ex) when (ex.IsTransient)
-            {
-                // Redis answered that it cannot run scripts yet (loading, failing over): it did not run either.
-                TryBuffer(publishTo, streams, body, evenIfEmpty: true, new RedisConnectionException(ex.Message, ex, unsent: true));
-                return;
-            }
-            // Done once this server has queued it for its own recipients too (see DeliveryWatermark) — unless its
-            // pub/sub connection is down: then the back-fill delivers it, and waiting would only stall the caller.
-            if ((localChannels.Count > 0 || localTargets.Any()) && _backplane.Subscriber.IsConnected)
-            {
-                await _delivered.WaitAsync(eventId, _backplane.Options.AckTimeout);
-            }
+            await PublishEventAsync(eventRoutes, targets, localTargets, historyTargets, excluded, serverEvent, cancellationToken);
             return;
         }
         var invocation = new InvocationMessage(methodName, args);
-        if (channels.Count == 0 && methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: > 0 }])
+        if (invocationRoutes.Count == 0 && methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: > 0 }])
         {
             // A resuming connection's onConnect, under the id it resumes after (EventDelivery.ToResumingConnectionAsync):
             // ahead of anything held for it.
             WriteLocal(localTargets, excluded, new SerializedHubMessage(invocation), direct: true);
             return;
         }
-        if (channels.Count == 0)
+        if (invocationRoutes.Count == 0)
         {
             // Local only: SignalR serializes lazily, for the protocols these connections actually use.
             WriteLocal(localTargets, excluded, new SerializedHubMessage(invocation));
             return;
         }
         var serialized = _protocols.AllProtocols.Select(p => (p.Name, p.GetMessageBytes(invocation))).ToList();
-        var payload = BackplaneProtocol.WriteInvocation(_serverId, excluded, serialized);
-        await Task.WhenAll(channels.Select(channel => PublishRawAsync(channel, payload, cancellationToken)));
+        var payload = BackplaneProtocol.WriteInvocation(_serverId, targets, excluded, serialized);
+        await RunSendAsync([.. invocationRoutes], payload, isEvent: false, [], token: null, skip: _serverId, cancellationToken);
         WriteLocal(localTargets, excluded, new SerializedHubMessage([.. serialized.Select(s => new SerializedMessage(s.Name, s.Item2))]));
     }
 
-    /// <summary>Runs the publish script: the event's id, its messages, its history entries, in one round trip.</summary>
-    private async Task<long> RunPublishAsync(string[] channels, string[] streams, byte[] body, string? token, CancellationToken cancellationToken)
+    private async Task PublishEventAsync(string[] routes, Targets targets, IEnumerable<LocalConnection> localTargets, IReadOnlyList<string> historyTargets,
+        IReadOnlyList<string>? excluded, ServerEvent serverEvent, CancellationToken cancellationToken)
     {
-        string[] keys = token is null
-            ? [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, .. channels, .. streams]
-            : [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, token, .. channels, .. streams];
-        var reply = await EventScripts.Publish.RunAsync(_backplane.Commands, keys,
-            [CounterStart(), body, (long)channels.Length, (long)_historyPerTarget, _historyMaxAgeMs, token is null ? "0" : "1"], cancellationToken);
-        return reply.Integer;
+        var body = BackplaneProtocol.WriteEventBody(_serverId, targets, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
+        string[] streams = _historyPerTarget > 0 ? [.. historyTargets.Select(t => (string)_keys.History(t)!)] : [];
+        // Behind notifications still waiting for Redis, so as not to overtake them; straight there while Redis is unreachable.
+        if ((_backplane.Buffer.Count > 0 || !_backplane.IsConnected) && TryBuffer(routes, streams, body, evenIfEmpty: !_backplane.IsConnected, null))
+        {
+            return;
+        }
+        long eventId;
+        try
+        {
+            (eventId, _, _) = await RunSendAsync(routes, body, isEvent: true, streams, token: null, skip: null, cancellationToken);
+        }
+        catch (Exception ex) when (RedisErrors.IsUnsent(ex))
+        {
+            // Redis is unreachable and this one never reached it: keep it for when Redis is back.
+            TryBuffer(routes, streams, body, evenIfEmpty: true, (RedisException?)(ex as RedisConnectionException) ?? RedisErrors.Unsent(ex.Message, ex));
+            return;
+        }
+        catch (RedisServerException ex) when (RedisErrors.IsTransient(ex))
+        {
+            // Redis answered that it cannot run scripts yet (loading, failing over): it did not run either.
+            TryBuffer(routes, streams, body, evenIfEmpty: true, RedisErrors.Unsent(ex.Message, ex));
+            return;
+        }
+        // Done once this server has queued it for its own recipients too (see DeliveryWatermark) — unless its inbox is
+        // not read now: then the back-fill delivers it, and waiting would only stall the caller.
+        if (localTargets.Any() && _backplane.InboxLive)
+        {
+            await _delivered.WaitAsync(eventId, _backplane.Options.AckTimeout);
+        }
     }
 
-    /// <summary>Where the id counter starts if Redis has none: now, in µs.</summary>
-    private static string CounterStart() => ((DateTime.UtcNow.Ticks - UnixEpochTicks) / 10).ToString(CultureInfo.InvariantCulture);
+    /// <summary>Runs the send script: the event's id, one message per server that needs it, its history entries, in one round trip.</summary>
+    private async Task<(long EventId, long Servers, long Receivers)> RunSendAsync(string[] routes, byte[] body, bool isEvent, string[] streams, string? token, string? skip, CancellationToken cancellationToken)
+    {
+        RedisKey[] keys = [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, _keys.InboxSequences, token is null ? _keys.EventSequence : (RedisKey)token, .. streams.Select(s => (RedisKey)s)];
+        RedisValue[] args =
+        [
+            _keys.Prefix, body, isEvent ? "1" : "0", "1", routes.Length, 0, _historyPerTarget, _historyMaxAgeMs,
+            token is null ? "0" : "1", skip ?? "", .. routes.Select(r => (RedisValue)r),
+        ];
+        var reply = (RedisResult[])(await EventScripts.Send.RunAsync(_backplane.Database, keys, args, cancellationToken))!;
+        return ((long)reply[0], (long)reply[1], (long)reply[2]);
+    }
+
+    /// <summary>Sends a control message to the inbox of whoever <paramref name="route"/> names; returns how many servers read it.</summary>
+    private async Task<long> SendToAsync(string route, byte[] payload, CancellationToken cancellationToken) =>
+        (await RunSendAsync([route], payload, isEvent: false, [], token: null, skip: null, cancellationToken)).Receivers;
 
     /// <summary>
     /// Queues a notification behind those waiting for Redis (or, with <paramref name="evenIfEmpty"/>, as the first one);
     /// false when none wait. A full buffer refuses it with <paramref name="cause"/>'s error, marked unsent.
     /// </summary>
-    private bool TryBuffer(string[] channels, string[] streams, byte[] body, bool evenIfEmpty, RedisConnectionException? cause)
+    private bool TryBuffer(string[] routes, string[] streams, byte[] body, bool evenIfEmpty, RedisException? cause)
     {
         var buffer = _backplane.Buffer;
-        switch (buffer.TryAdd(sequence => new BufferedNotification(channels, streams, body, _keys.PublishToken(_serverId, sequence)), evenIfEmpty))
+        switch (buffer.TryAdd(sequence => new BufferedNotification(routes, streams, body, (string)_keys.PublishToken(_serverId, sequence)!), evenIfEmpty))
         {
             case BufferResult.Skipped:
                 return false;
@@ -119,9 +128,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             default:
                 throw buffer.Capacity == 0 && cause is not null
                     ? cause
-                    : new RedisConnectionException(
-                        $"Redis at {_backplane.Options.Connection.EndPoint} is unreachable and {buffer.Capacity} notifications already wait for it " +
-                        "(RedisBackplaneOptions.MaxBufferedNotifications): this one was not sent.", cause, unsent: true);
+                    : RedisErrors.Unsent(
+                        $"Redis at {_backplane.EndPoint} is unreachable and {buffer.Capacity} notifications already wait for it " +
+                        "(RedisBackplaneOptions.MaxBufferedNotifications): this one was not sent.", cause);
         }
     }
 
@@ -136,30 +145,24 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             {
                 try
                 {
-                    if (!_backplane.Commands.IsConnected)
+                    if (!_backplane.IsConnected)
                     {
                         await Task.Delay(DrainRetryDelay, _disposed.Token);
                         continue;
                     }
-                    await RunPublishAsync(next.Channels, next.Streams, next.Body, next.Token, _disposed.Token);
+                    await RunSendAsync(next.Routes, next.Body, isEvent: true, next.Streams, next.Token, skip: null, _disposed.Token);
                     published++;
                 }
-                catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
-                {
-                    // Maybe run, maybe not: the token makes the retry safe either way.
-                    await Task.Delay(DrainRetryDelay, _disposed.Token);
-                    continue;
-                }
-                catch (RedisServerException ex) when (ex.IsTransient)
-                {
-                    // Loading its data after a restart, a replica not yet promoted…: it did not run; retry.
-                    await Task.Delay(DrainRetryDelay, _disposed.Token);
-                    continue;
-                }
-                catch (RedisServerException ex)
+                catch (RedisServerException ex) when (!RedisErrors.IsTransient(ex))
                 {
                     // Redis refused it (out of memory, say): retrying cannot help, and it would hold up the rest.
                     RedisLog.BufferedRefused(_logger, ex.Message);
+                }
+                catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
+                {
+                    // Maybe run, maybe not (or not yet possible): the token makes the retry safe either way.
+                    await Task.Delay(DrainRetryDelay, _disposed.Token);
+                    continue;
                 }
                 if (buffer.RemoveHead())
                 {
@@ -173,9 +176,6 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
         RedisLog.BufferDrained(_logger, published);
     }
-
-    private async Task<long> PublishRawAsync(string channel, byte[] payload, CancellationToken cancellationToken) =>
-        (await _backplane.Commands.ExecuteAsync(RespCommand.Create("PUBLISH", channel, payload), cancellationToken)).Integer;
 
     private static SerializedHubMessage EventMessage(ServerEvent serverEvent) =>
         new(new InvocationMessage(ServerEventsHubBase.ClientMethod, [serverEvent]));
@@ -196,28 +196,32 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
     }
 
-    /// <summary>Delivers a received event (whoever published it) or another server's invocation to local recipients.</summary>
-    private void Deliver(ReadOnlyMemory<byte> payload, IEnumerable<LocalConnection> targets, bool direct)
+    /// <summary>This server's recipients of a message.</summary>
+    private IEnumerable<LocalConnection> Resolve(Targets targets) => targets.Kind switch
+    {
+        TargetKind.All => _connections.Values,
+        TargetKind.Groups => targets.Names.Count == 1 ? _groups.Members(targets.Names[0]) : targets.Names.SelectMany(_groups.Members),
+        TargetKind.Users => targets.Names.Count == 1 ? _users.Members(targets.Names[0]) : targets.Names.SelectMany(_users.Members),
+        _ => targets.Names.Select(id => _connections.GetValueOrDefault(id)).OfType<LocalConnection>(),
+    };
+
+    /// <summary>The inbox loop: one message at a time, in the order Redis sent them.</summary>
+    private void OnInboxMessage(ChannelMessage message)
     {
         try
         {
-            var span = payload.Span;
-            // Our own events come back this way too, in id order with everyone else's.
-            if (BackplaneProtocol.TryReadEvent(span, out var serverEvent, out var excluded))
+            ReadOnlyMemory<byte> frame = message.Message;
+            var sequence = BackplaneProtocol.SplitInboxSequence(frame.Span, out var start);
+            // A message sent to this inbox did not arrive (a reconnect, a fail-over, Redis lost its data): hold every
+            // connection from here and back-fill what they missed, before this one and anything after it is released.
+            var gap = _lastInboxSequence >= 0 && sequence != _lastInboxSequence + 1;
+            _lastInboxSequence = sequence;
+            if (gap)
             {
-                // Marked before the writes: a back-fill that reads the mark after holding the connections then
-                // finds each write of this event either done before the hold or held (see OnPubSubLost).
-                _delivered.Delivered(serverEvent.EventId);
-                WriteLocal(targets, excluded, EventMessage(serverEvent), serverEvent.EventId, direct);
-                return;
+                RedisLog.InboxGap(_logger, sequence);
+                InboxLost();
             }
-            var invocation = new BackplaneProtocol.Reader(span);
-            if (invocation.Kind() != BackplaneProtocol.Invocation || invocation.String() == _serverId)
-            {
-                return;
-            }
-            var except = invocation.Strings();
-            WriteLocal(targets, except, invocation.Serialized());
+            Dispatch(frame[start..]);
         }
         catch (FormatException ex)
         {
@@ -225,105 +229,90 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
     }
 
-    private void OnGroupMessage(string group, ReadOnlyMemory<byte> payload) => Deliver(payload, _groups.Members(group), direct: false);
-
-    private void OnUserMessage(string user, ReadOnlyMemory<byte> payload) => Deliver(payload, _users.Members(user), direct: false);
-
-    /// <summary>What came on the channel of a connection of this server (subscribed from before it was listed until Redis confirmed it left).</summary>
-    private void OnConnectionMessage(LocalConnection local, ReadOnlyMemory<byte> payload)
+    private void Dispatch(ReadOnlyMemory<byte> payload)
     {
-        if (payload.IsEmpty)
+        var span = payload.Span;
+        if (span.IsEmpty)
         {
             return;
         }
-        var connectionId = local.Id;
-        var kind = payload.Span[0];
-        try
+        // Our own events come back this way too, in id order with everyone else's.
+        if (BackplaneProtocol.TryReadEvent(span, out var serverEvent, out var targets, out var excluded))
         {
-            if (kind == BackplaneProtocol.Group)
-            {
-                var reader = new BackplaneProtocol.Reader(payload.Span);
-                reader.Kind();
-                var origin = reader.String();
+            // Marked before the writes: a back-fill that reads the mark after holding the connections then
+            // finds each write of this event either done before the hold or held (see OnPubSubLost).
+            _delivered.Delivered(serverEvent.EventId);
+            // What came to connections alone is in no history: delivered even to a connection that is resuming.
+            WriteLocal(Resolve(targets), excluded, EventMessage(serverEvent), serverEvent.EventId, direct: targets.Kind == TargetKind.Connections);
+            return;
+        }
+        var reader = new BackplaneProtocol.Reader(span);
+        switch (reader.Kind())
+        {
+            case BackplaneProtocol.Invocation:
+                if (reader.String() != _serverId)
+                {
+                    var invocationTargets = reader.Targets();
+                    var except = reader.Strings();
+                    WriteLocal(Resolve(invocationTargets), except, reader.Serialized());
+                }
+                break;
+            case BackplaneProtocol.Group:
+                OnRemoteGroupChange(ref reader);
+                break;
+            case BackplaneProtocol.Close:
+                reader.String();
+                if (_connections.TryGetValue(reader.String(), out var closing))
+                {
+                    closing.Context.Abort();
+                }
+                break;
+            case BackplaneProtocol.CloseAll:
+                if (reader.String() != _serverId)
+                {
+                    AbortAllLocal();
+                }
+                break;
+            case BackplaneProtocol.ClientInvocation:
+                OnClientInvocation(span);
+                break;
+            case BackplaneProtocol.Ack:
                 var requestId = reader.VarInt();
-                var add = reader.VarInt() == 1;
-                var group = reader.String();
-                // Off the read loop: joining may subscribe a new channel, which waits for Redis.
-                _ = Task.Run(async () =>
-                {
-                    try
-                    {
-                        await ChangeLocalGroupAsync(local, group, add);
-                        await PublishRawAsync(_keys.Ack(origin), BackplaneProtocol.WriteAck(requestId), CancellationToken.None);
-                    }
-                    catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException or RedisServerException)
-                    {
-                        RedisLog.RemoteGroupChangeFailed(_logger, connectionId, group, ex);
-                    }
-                });
-            }
-            else if (kind == BackplaneProtocol.Close)
-            {
-                local.Context.Abort();
-            }
-            else if (kind == BackplaneProtocol.ClientInvocation)
-            {
-                if (local.Departed)
-                {
-                    // Published while it was leaving: the call waiting for its result must hear so, or it waits for ever.
-                    AnswerConnectionGone(connectionId, payload.Span);
-                }
-                else
-                {
-                    RelayClientInvocation(local, payload.Span);
-                }
-            }
-            else
-            {
-                // Read even for a departed connection: an event marks what this server has delivered.
-                Deliver(payload, local.Departed ? [] : [local], direct: true);
-            }
-        }
-        catch (FormatException ex)
-        {
-            RedisLog.BadMessage(_logger, ex.Message);
+                _acks.Complete(requestId, reader.VarInt() == 1);
+                break;
+            case BackplaneProtocol.ClientResult:
+                CompleteRelayedResult(span);
+                break;
+            case BackplaneProtocol.Probe:
+                ProbeArrived(reader.VarInt());
+                break;
         }
     }
 
-    private void OnControlMessage(ReadOnlyMemory<byte> payload)
+    /// <summary>Another server asks this one to change the groups of a connection it owns.</summary>
+    private void OnRemoteGroupChange(ref BackplaneProtocol.Reader reader)
     {
-        try
+        var origin = reader.String();
+        var requestId = reader.VarInt();
+        var add = reader.VarInt() == 1;
+        var group = reader.String();
+        var connectionId = reader.String();
+        _connections.TryGetValue(connectionId, out var local);
+        // Off the inbox loop: joining may add a route, which waits for Redis.
+        _ = Task.Run(async () =>
         {
-            var reader = new BackplaneProtocol.Reader(payload.Span);
-            if (reader.Kind() == BackplaneProtocol.CloseAll && reader.String() != _serverId)
+            try
             {
-                AbortAllLocal();
+                if (local is not null)
+                {
+                    await ChangeLocalGroupAsync(local, group, add);
+                }
+                await SendToAsync(Routes.Server(origin), BackplaneProtocol.WriteAck(requestId, done: local is not null), CancellationToken.None);
             }
-        }
-        catch (FormatException ex)
-        {
-            RedisLog.BadMessage(_logger, ex.Message);
-        }
-    }
-
-    private void OnAckMessage(ReadOnlyMemory<byte> payload)
-    {
-        try
-        {
-            var reader = new BackplaneProtocol.Reader(payload.Span);
-            var kind = reader.Kind();
-            if (kind == BackplaneProtocol.Ack)
+            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
             {
-                _acks.Complete(reader.VarInt());
+                RedisLog.RemoteGroupChangeFailed(_logger, connectionId, group, ex);
             }
-            else if (kind == BackplaneProtocol.ClientResult)
-            {
-                CompleteRelayedResult(payload.Span);
-            }
-        }
-        catch (FormatException ex)
-        {
-            RedisLog.BadMessage(_logger, ex.Message);
-        }
+        });
     }
 }

@@ -1,20 +1,20 @@
 using System.Collections.Concurrent;
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerEvents.Internal;
 using ServerEvents.Redis.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
 /// <summary>
-/// SignalR's scale-out seam on our own Redis client: every send is published once to one Redis channel
-/// (all, group, connection or user), and every server delivers what it receives to its local connections.
-/// Server Events envelopes (<see cref="ServerEvent"/>) get a cluster-unique id from the same script that
-/// publishes them, in one round trip, and reach every recipient — the publisher's own too — through the
-/// pub/sub stream, hence in id order everywhere; other invocations are written to local recipients directly.
+/// SignalR's scale-out seam on StackExchange.Redis. Each server reads one ordered inbox; Redis keeps routes (which
+/// servers have local members of a group, a user, a connection), and one script per send looks them up and publishes
+/// the message once to each server that needs it — so a server receives only what has local recipients, in one order.
+/// Server Events envelopes (<see cref="ServerEvent"/>) get a cluster-unique id from the same script, and reach every
+/// recipient — the publisher's own too — through the inboxes, hence in id order everywhere; other invocations are
+/// written to local recipients directly.
 /// </summary>
 /// <typeparam name="THub">The hub type.</typeparam>
 internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager<THub>, IStampsEventIds, IAsyncDisposable
@@ -33,10 +33,11 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     private readonly ConcurrentDictionary<string, LocalConnection> _connections = new(StringComparer.Ordinal);
     private readonly LocalGroups _groups = new();
     private readonly LocalGroups _users = new();
-    private readonly StripedLock _channelLocks = new();
+    private readonly StripedLock _routeLocks = new();
     private readonly AckTracker _acks = new();
     private readonly DeliveryWatermark _delivered = new();
     private readonly SemaphoreSlim _startLock = new(1, 1);
+    private ChannelMessageQueue? _inbox;
     private bool _started;
 
     public RedisHubLifetimeManager(RedisBackplane backplane, IHubProtocolResolver protocols, IOptions<ServerEventsOptions> options, ILogger<RedisHubLifetimeManager<THub>> logger)
@@ -50,6 +51,9 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         _logger = logger;
     }
 
+    /// <summary>Connects and starts reading this server's inbox (at app start, so that an unreachable Redis fails it).</summary>
+    internal Task StartAsync(CancellationToken cancellationToken) => EnsureStartedAsync(cancellationToken);
+
     /// <summary>Connections this server owns.</summary>
     internal int LocalConnectionCount => _connections.Count;
 
@@ -60,13 +64,13 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         await EnsureStartedAsync(connection.ConnectionAborted);
         var local = new LocalConnection(connection);
         var id = connection.ConnectionId;
-        // Subscribe before registering, so nothing published to this connection after connect is missed. Not
-        // cancelled with the connection: Redis may take a SUBSCRIBE we stopped waiting for, and nothing would undo it.
-        await _backplane.Subscriber.SubscribeAsync(_keys.Connection(id), (_, message) => OnConnectionMessage(local, message), CancellationToken.None);
+        // Routed before it is listed, so nothing sent to it after connect is missed. Not cancelled with the connection:
+        // Redis may run a change we stopped waiting for, and the disconnect's removal must come after it.
+        await ChangeRoutesAsync(add: true, [Routes.Connection(id)], CancellationToken.None);
         _connections[id] = local;
         if (connection.UserIdentifier is { } user)
         {
-            await JoinAsync(_users, _keys.User(user), user, local, OnUserMessage);
+            await JoinAsync(_users, Routes.User(user), user, local);
         }
     }
 
@@ -81,25 +85,25 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         // Before its groups are listed for leaving: a join still under way then sees it and undoes itself.
         local.Departed = true;
         ForgetBackfill(local);
-        await Quietly(() => _backplane.Subscriber.UnsubscribeAsync(_keys.Connection(local.Id)));
+        await Quietly(() => ChangeRoutesAsync(add: false, [Routes.Connection(local.Id)], CancellationToken.None));
         foreach (var group in local.Groups)
         {
-            await Quietly(() => LeaveAsync(_groups, _keys.Group(group), group, local));
+            await Quietly(() => LeaveAsync(_groups, Routes.Group(group), group, local));
         }
         if (connection.UserIdentifier is { } user)
         {
-            await Quietly(() => LeaveAsync(_users, _keys.User(user), user, local));
+            await Quietly(() => LeaveAsync(_users, Routes.User(user), user, local));
         }
         await FailClientResultsOf(local.Id);
     }
 
     /// <inheritdoc />
     public override Task SendAllAsync(string methodName, object?[] args, CancellationToken cancellationToken = default) =>
-        PublishAsync([_keys.All], _connections.Values, [], [GroupNames.All], null, methodName, args, cancellationToken);
+        PublishAsync([Routes.All], [Routes.All], Targets.All, _connections.Values, [GroupNames.All], null, methodName, args, cancellationToken);
 
     /// <inheritdoc />
     public override Task SendAllExceptAsync(string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default) =>
-        PublishAsync([_keys.All], _connections.Values, [], [GroupNames.All], excludedConnectionIds, methodName, args, cancellationToken);
+        PublishAsync([Routes.All], [Routes.All], Targets.All, _connections.Values, [GroupNames.All], excludedConnectionIds, methodName, args, cancellationToken);
 
     /// <inheritdoc />
     public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default) =>
@@ -109,22 +113,22 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(connectionIds);
+        var ids = connectionIds.Distinct(StringComparer.Ordinal).ToArray();
         var local = new List<LocalConnection>();
-        var localChannels = new List<string>();
         var remote = new List<string>();
-        foreach (var id in connectionIds.Distinct(StringComparer.Ordinal))
+        foreach (var id in ids)
         {
             if (_connections.TryGetValue(id, out var connection))
             {
                 local.Add(connection);
-                localChannels.Add(_keys.Connection(id));
             }
             else
             {
-                remote.Add(_keys.Connection(id));
+                remote.Add(Routes.Connection(id));
             }
         }
-        return PublishAsync(remote, local, localChannels, [], null, methodName, args, cancellationToken);
+        // Events go through the inboxes to local connections too, to stay in the one order; invocations only to others.
+        return PublishAsync([.. ids.Select(Routes.Connection)], remote, new Targets(TargetKind.Connections, ids), local, [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -135,7 +139,8 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     public override Task SendGroupExceptAsync(string groupName, string methodName, object?[] args, IReadOnlyList<string> excludedConnectionIds, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(groupName);
-        return PublishAsync([_keys.Group(groupName)], _groups.Members(groupName), [], [groupName], excludedConnectionIds, methodName, args, cancellationToken);
+        string[] routes = [Routes.Group(groupName)];
+        return PublishAsync(routes, routes, new Targets(TargetKind.Groups, [groupName]), _groups.Members(groupName), [groupName], excludedConnectionIds, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -144,21 +149,24 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         ArgumentNullException.ThrowIfNull(groupNames);
         // One serialization and one round trip for all groups; like SignalR's own managers, a connection in
         // several of the groups gets the message once per group.
-        return PublishAsync([.. groupNames.Select(_keys.Group)], groupNames.SelectMany(_groups.Members).ToList(), [], groupNames, null, methodName, args, cancellationToken);
+        string[] routes = [.. groupNames.Select(Routes.Group)];
+        return PublishAsync(routes, routes, new Targets(TargetKind.Groups, groupNames), groupNames.SelectMany(_groups.Members).ToList(), groupNames, null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
     public override Task SendUserAsync(string userId, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userId);
-        return PublishAsync([_keys.User(userId)], _users.Members(userId), [], [], null, methodName, args, cancellationToken);
+        string[] routes = [Routes.User(userId)];
+        return PublishAsync(routes, routes, new Targets(TargetKind.Users, [userId]), _users.Members(userId), [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
     public override Task SendUsersAsync(IReadOnlyList<string> userIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(userIds);
-        return PublishAsync([.. userIds.Select(_keys.User)], userIds.SelectMany(_users.Members).ToList(), [], [], null, methodName, args, cancellationToken);
+        string[] routes = [.. userIds.Select(Routes.User)];
+        return PublishAsync(routes, routes, new Targets(TargetKind.Users, userIds), userIds.SelectMany(_users.Members).ToList(), [], null, methodName, args, cancellationToken);
     }
 
     /// <inheritdoc />
@@ -178,15 +186,14 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             return true;
         }
         await EnsureStartedAsync(cancellationToken);
-        var receivers = await PublishRawAsync(_keys.Connection(connectionId), BackplaneProtocol.WriteOrigin(BackplaneProtocol.Close, _serverId), cancellationToken);
-        return receivers > 0;
+        return await SendToAsync(Routes.Connection(connectionId), BackplaneProtocol.WriteClose(_serverId, connectionId), cancellationToken) > 0;
     }
 
     /// <summary>Closes every connection on every server.</summary>
     internal async Task CloseAllAsync(CancellationToken cancellationToken)
     {
         await EnsureStartedAsync(cancellationToken);
-        await PublishRawAsync(_keys.Control, BackplaneProtocol.WriteOrigin(BackplaneProtocol.CloseAll, _serverId), cancellationToken);
+        await RunSendAsync([Routes.All], BackplaneProtocol.WriteCloseAll(_serverId), isEvent: false, [], token: null, skip: _serverId, cancellationToken);
         AbortAllLocal();
     }
 
@@ -197,8 +204,17 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     public async ValueTask DisposeAsync()
     {
         await _disposed.CancelAsync();
-        _backplane.Subscriber.Disconnected -= OnPubSubLost;
-        _backplane.Subscriber.Reconnected -= OnPubSubBackAsync;
+        if (_started)
+        {
+            _backplane.Multiplexer.ConnectionFailed -= OnConnectionFailed;
+            await Quietly(async () =>
+            {
+                if (_inbox is { } inbox)
+                {
+                    await inbox.UnsubscribeAsync();
+                }
+            });
+        }
         _startLock.Dispose();
     }
 
@@ -214,37 +230,29 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         await EnsureStartedAsync(cancellationToken);
         var (requestId, acked) = _acks.Create();
         var verb = add ? "add" : "remove";
-        var receivers = await PublishRawAsync(_keys.Connection(connectionId), BackplaneProtocol.WriteGroup(_serverId, requestId, add, groupName), cancellationToken);
-        if (receivers == 0)
+        var receivers = await SendToAsync(Routes.Connection(connectionId), BackplaneProtocol.WriteGroup(_serverId, requestId, add, groupName, connectionId), cancellationToken);
+        var owned = receivers > 0 && await _acks.WaitAsync(requestId, acked, _backplane.Options.AckTimeout, $"Group {verb} of connection '{connectionId}' for '{groupName}'", cancellationToken);
+        if (!owned && add)
         {
-            _acks.Forget(requestId);
-            if (!add)
-            {
-                return;
-            }
             throw new InvalidOperationException($"Cannot {verb} connection '{connectionId}' to group '{groupName}': no server owns that connection.");
         }
-        await _acks.WaitAsync(requestId, acked, _backplane.Options.AckTimeout, $"Group {verb} of connection '{connectionId}' for '{groupName}'", cancellationToken);
     }
 
     private Task ChangeLocalGroupAsync(LocalConnection local, string group, bool add) => add
-        ? JoinAsync(_groups, _keys.Group(group), group, local, OnGroupMessage)
-        : LeaveAsync(_groups, _keys.Group(group), group, local);
+        ? JoinAsync(_groups, Routes.Group(group), group, local)
+        : LeaveAsync(_groups, Routes.Group(group), group, local);
 
-    private async Task JoinAsync(LocalGroups groups, string channel, string name, LocalConnection local, Action<string, ReadOnlyMemory<byte>> handler)
+    private async Task JoinAsync(LocalGroups groups, string route, string name, LocalConnection local)
     {
-        using (await _channelLocks.LockAsync(channel))
+        // While the inbox is not read a member would not get what is sent meanwhile, and nothing would back-fill it for a
+        // new member: wait for the recovery (usually milliseconds), and refuse, as Redis is unreachable, if it takes long.
+        await InboxReadAsync(name);
+        using (await _routeLocks.LockAsync(route))
         {
-            // While pub/sub is down (or still resubscribing) a member of an already subscribed group would not get
-            // what is published meanwhile, and nothing would back-fill it: refuse, as Redis is unreachable.
-            if (!_backplane.Subscriber.IsConnected)
-            {
-                throw new RedisConnectionException($"Cannot join '{name}': the pub/sub connection to Redis at {_backplane.Options.Connection.EndPoint} is down.", unsent: true);
-            }
-            // The first local member subscribes the channel; subscribing completes before the member is listed.
+            // The first local member adds this server to the route; that completes before the member is listed.
             if (groups.IsEmpty(name))
             {
-                await _backplane.Subscriber.SubscribeAsync(channel, (_, message) => handler(name, message));
+                await ChangeRoutesAsync(add: true, [route], CancellationToken.None);
             }
             groups.Add(name, local);
             if (groups == _groups)
@@ -255,21 +263,21 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             // may have listed its groups before this one, so nothing else would take it out again.
             if (local.Departed)
             {
-                await LeaveLockedAsync(groups, channel, name, local);
+                await LeaveLockedAsync(groups, route, name, local);
             }
         }
     }
 
-    private async Task LeaveAsync(LocalGroups groups, string channel, string name, LocalConnection local)
+    private async Task LeaveAsync(LocalGroups groups, string route, string name, LocalConnection local)
     {
-        using (await _channelLocks.LockAsync(channel))
+        using (await _routeLocks.LockAsync(route))
         {
-            await LeaveLockedAsync(groups, channel, name, local);
+            await LeaveLockedAsync(groups, route, name, local);
         }
     }
 
-    /// <summary>Takes a local member out of a group; the last one unsubscribes its channel. Called under the channel's lock.</summary>
-    private async Task LeaveLockedAsync(LocalGroups groups, string channel, string name, LocalConnection local)
+    /// <summary>Takes a local member out of a group; the last one takes this server off the route. Called under the route's lock.</summary>
+    private async Task LeaveLockedAsync(LocalGroups groups, string route, string name, LocalConnection local)
     {
         if (groups == _groups)
         {
@@ -277,7 +285,28 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         }
         if (groups.Remove(name, local))
         {
-            await _backplane.Subscriber.UnsubscribeAsync(channel);
+            await ChangeRoutesAsync(add: false, [route], CancellationToken.None);
+        }
+    }
+
+    private async Task ChangeRoutesAsync(bool add, IReadOnlyList<string> routes, CancellationToken cancellationToken)
+    {
+        RedisValue[] args = [_keys.Prefix, _serverId, add ? "+" : "-", .. routes.Select(r => (RedisValue)r)];
+        await RouteScripts.Change.RunAsync(_backplane.Database, [_keys.ServerRoutes(_serverId)], args, cancellationToken);
+    }
+
+    /// <summary>Writes every route this server should have (after Redis lost data or a fail-over may have lost writes).</summary>
+    private async Task RestoreRoutesAsync(CancellationToken cancellationToken)
+    {
+        IEnumerable<string> routes =
+        [
+            .. _connections.Keys.Select(Routes.Connection),
+            .. _groups.Names.Select(Routes.Group),
+            .. _users.Names.Select(Routes.User),
+        ];
+        foreach (var batch in routes.Chunk(500))
+        {
+            await ChangeRoutesAsync(add: true, batch, cancellationToken);
         }
     }
 
@@ -295,17 +324,36 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
                 return;
             }
             await _backplane.EnsureConnectedAsync(cancellationToken);
-            var subscriber = _backplane.Subscriber;
-            await subscriber.SubscribeAsync(_keys.All, (_, message) => Deliver(message, _connections.Values, direct: false), cancellationToken);
-            await subscriber.SubscribeAsync(_keys.Control, (_, message) => OnControlMessage(message), cancellationToken);
-            await subscriber.SubscribeAsync(_keys.Ack(_serverId), (_, message) => OnAckMessage(message), cancellationToken);
-            subscriber.Disconnected += OnPubSubLost;
-            subscriber.Reconnected += OnPubSubBackAsync;
+            var multiplexer = _backplane.Multiplexer;
+            // Read one message at a time, in the order Redis sent them: that order is every client's order.
+            _inbox = await SubscribeInboxAsync(multiplexer, cancellationToken);
+            _inbox.OnMessage(OnInboxMessage);
+            // Listed before any connection is: SignalR's Clients.All and closing everything reach every listed server.
+            await _backplane.Database.SetAddAsync(_keys.Servers, _serverId).WaitAsync(cancellationToken);
+            multiplexer.ConnectionFailed += OnConnectionFailed;
+            _backplane.InboxLive = true;
             Volatile.Write(ref _started, true);
         }
         finally
         {
             _startLock.Release();
+        }
+    }
+
+    /// <summary>Subscribes the inbox, waiting for the subscription connection if it is still coming up (the client fails fast).</summary>
+    private async Task<ChannelMessageQueue> SubscribeInboxAsync(IConnectionMultiplexer multiplexer, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds(Math.Max(_backplane.Options.Configuration.ConnectTimeout, 1000));
+        while (true)
+        {
+            try
+            {
+                return await multiplexer.GetSubscriber().SubscribeAsync(_backplane.Inbox(_serverId)).WaitAsync(cancellationToken);
+            }
+            catch (RedisConnectionException ex) when (RedisErrors.IsUnsent(ex) && DateTime.UtcNow < deadline)
+            {
+                await Task.Delay(20, cancellationToken);
+            }
         }
     }
 
@@ -323,9 +371,9 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         {
             await cleanup();
         }
-        catch (Exception ex) when (ex is RedisConnectionException or RedisTimeoutException)
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
         {
-            // Redis is down: its subscriptions are gone with the connection, and the reconnect re-subscribes only live ones.
+            // Redis is down: the routes are written again from what is live once it is back.
         }
     }
 }

@@ -6,11 +6,11 @@ using Microsoft.Extensions.Hosting;
 using ServerEvents.Internal;
 using ServerEvents.Presence;
 using ServerEvents.Redis.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
-/// <summary>Switches Server Events to the Redis back-end.</summary>
+/// <summary>Switches Server Events to the Redis back-end (StackExchange.Redis; one redis-server or a Redis Cluster).</summary>
 public static class RedisServerEventsExtensions
 {
     /// <summary>
@@ -18,27 +18,45 @@ public static class RedisServerEventsExtensions
     /// Redis; nothing else changes for the app or its clients.
     /// </summary>
     /// <param name="builder">From <c>AddServerEvents()</c>.</param>
-    /// <param name="connectionString"><c>host:port,password=…,ssl=…</c> or <c>redis://…</c>.</param>
+    /// <param name="configuration">StackExchange.Redis's configuration string (<c>host:port,password=…,ssl=true</c>; several
+    /// endpoints for a cluster) or a <c>redis://[user:password@]host:port/db</c> URL (<c>rediss://</c> for TLS).</param>
     /// <param name="configure">Optional back-end settings.</param>
-    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, string connectionString, Action<RedisBackplaneOptions>? configure = null)
+    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, string configuration, Action<RedisBackplaneOptions>? configure = null)
     {
-        ArgumentNullException.ThrowIfNull(builder);
-        var connection = RedisConnectionOptions.Parse(connectionString);
-        var hub = builder.HubType;
-        var services = builder.Services;
-        services.Configure<RedisBackplaneOptions>(o =>
+        var options = RedisConnectionString.Parse(configuration);
+        return builder.AddRedis(options, configure);
+    }
+
+    /// <summary>Scales out through Redis, connecting with StackExchange.Redis's <paramref name="configuration"/>.</summary>
+    /// <param name="builder">From <c>AddServerEvents()</c>.</param>
+    /// <param name="configuration">Endpoints, credentials, TLS, timeouts.</param>
+    /// <param name="configure">Optional back-end settings.</param>
+    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, ConfigurationOptions configuration, Action<RedisBackplaneOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(configuration);
+        return builder.AddRedisCore(o =>
         {
-            o.Connection = connection;
+            o.Configuration = configuration;
             configure?.Invoke(o);
-            o.Prefix ??= "se:" + hub.Name;
         });
-        services.TryAddSingleton<RedisBackplane>();
-        services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>).MakeGenericType(hub), typeof(RedisHubLifetimeManager<>).MakeGenericType(hub)));
-        services.TryAddSingleton<RedisSubscriptionStore>();
-        services.Replace(ServiceDescriptor.Singleton<ISubscriptionStore>(sp => sp.GetRequiredService<RedisSubscriptionStore>()));
-        services.Replace(ServiceDescriptor.Singleton(typeof(ConnectionControl), typeof(RedisConnectionControl<>).MakeGenericType(hub)));
-        services.AddSingleton(typeof(IHostedService), typeof(RedisPresenceHousekeeper<>).MakeGenericType(hub));
-        return builder;
+    }
+
+    /// <summary>
+    /// Scales out through Redis on a multiplexer the app already has — e.g.
+    /// <c>AddRedis(sp => sp.GetRequiredService&lt;IConnectionMultiplexer&gt;())</c> — so one connection serves the app,
+    /// other hubs' backplanes and Server Events. It is not disposed by us.
+    /// </summary>
+    /// <param name="builder">From <c>AddServerEvents()</c>.</param>
+    /// <param name="multiplexer">Returns the app's multiplexer.</param>
+    /// <param name="configure">Optional back-end settings.</param>
+    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, Func<IServiceProvider, IConnectionMultiplexer> multiplexer, Action<RedisBackplaneOptions>? configure = null)
+    {
+        ArgumentNullException.ThrowIfNull(multiplexer);
+        return builder.AddRedisCore(o =>
+        {
+            o.ConnectionFactory = multiplexer;
+            configure?.Invoke(o);
+        });
     }
 
     /// <summary>
@@ -52,5 +70,24 @@ public static class RedisServerEventsExtensions
         ArgumentNullException.ThrowIfNull(configuration);
         var connectionString = configuration["ServerEvents:Redis"] ?? configuration.GetConnectionString("Redis");
         return string.IsNullOrWhiteSpace(connectionString) ? builder : builder.AddRedis(connectionString);
+    }
+
+    private static ServerEventsBuilder AddRedisCore(this ServerEventsBuilder builder, Action<RedisBackplaneOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(builder);
+        var hub = builder.HubType;
+        var services = builder.Services;
+        services.Configure<RedisBackplaneOptions>(o =>
+        {
+            configure(o);
+            o.Prefix ??= "se:" + hub.Name;
+        });
+        services.TryAddSingleton<RedisBackplane>();
+        services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>).MakeGenericType(hub), typeof(RedisHubLifetimeManager<>).MakeGenericType(hub)));
+        services.TryAddSingleton<RedisSubscriptionStore>();
+        services.Replace(ServiceDescriptor.Singleton<ISubscriptionStore>(sp => sp.GetRequiredService<RedisSubscriptionStore>()));
+        services.Replace(ServiceDescriptor.Singleton(typeof(ConnectionControl), typeof(RedisConnectionControl<>).MakeGenericType(hub)));
+        services.AddSingleton(typeof(IHostedService), typeof(RedisPresenceHousekeeper<>).MakeGenericType(hub));
+        return builder;
     }
 }

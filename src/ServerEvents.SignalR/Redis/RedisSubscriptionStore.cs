@@ -4,7 +4,7 @@ using System.Text.Json;
 using ServerEvents.Internal;
 using ServerEvents.Presence;
 using ServerEvents.Redis.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
@@ -47,14 +47,14 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
         // Forget it locally first: if Redis is down now, a later restore must not bring it back.
         _owned.TryRemove(subscriptionId, out _);
         var reply = await Run(PresenceScripts.Remove, [], [subscriptionId], cancellationToken);
-        return reply.IsNull ? null : Read(subscriptionId, reply.Items, 0);
+        return reply.IsNull ? null : Read(subscriptionId, Values(reply), 0);
     }
 
     public async Task<SubscriptionInfo?> GetAsync(string subscriptionId, CancellationToken cancellationToken = default)
     {
         await backplane.EnsureConnectedAsync(cancellationToken);
-        var reply = await backplane.Commands.ExecuteAsync(RespCommand.Create("HMGET", _keys.Subscription(subscriptionId), "info", "channels", "pulse", "server"), cancellationToken);
-        return reply.Items[0].IsNull ? null : Read(subscriptionId, reply.Items, 0);
+        var reply = await backplane.Database.HashGetAsync(_keys.Subscription(subscriptionId), ["info", "channels", "pulse", "server"]).WaitAsync(cancellationToken);
+        return reply[0].IsNull ? null : Read(subscriptionId, [.. reply.Select(v => (string?)v)], 0);
     }
 
     public Task<IReadOnlyList<SubscriptionInfo>> FindAsync(SubscriptionIndex index, string key, CancellationToken cancellationToken = default) =>
@@ -71,25 +71,24 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
     public Task<IReadOnlyList<SubscriptionInfo>> GetAllAsync(CancellationToken cancellationToken = default) =>
         FetchAsync([_keys.Subscriptions], cancellationToken);
 
-    public async Task<int> CountAsync(CancellationToken cancellationToken = default) =>
-        (int)(await CommandAsync(RespCommand.Create("SCARD", _keys.Subscriptions), cancellationToken)).Integer;
+    public async Task<int> CountAsync(CancellationToken cancellationToken = default)
+    {
+        await backplane.EnsureConnectedAsync(cancellationToken);
+        return (int)await backplane.Database.SetLengthAsync(_keys.Subscriptions).WaitAsync(cancellationToken);
+    }
 
     public async Task<IReadOnlyDictionary<string, int>> GetChannelCountsAsync(CancellationToken cancellationToken = default)
     {
-        var items = (await CommandAsync(RespCommand.Create("HGETALL", _keys.Counts), cancellationToken)).Items;
-        var counts = new Dictionary<string, int>(StringComparer.Ordinal);
-        for (var i = 0; i + 1 < items.Length; i += 2)
-        {
-            counts[items[i].AsString()!] = int.Parse(items[i + 1].AsString()!, CultureInfo.InvariantCulture);
-        }
-        return counts;
+        await backplane.EnsureConnectedAsync(cancellationToken);
+        var entries = await backplane.Database.HashGetAllAsync(_keys.Counts).WaitAsync(cancellationToken);
+        return entries.ToDictionary(e => (string)e.Name!, e => (int)e.Value, StringComparer.Ordinal);
     }
 
     public async Task<ChannelChange?> UpdateChannelsAsync(string subscriptionId, IReadOnlyCollection<string> add, IReadOnlyCollection<string> remove, int maxChannels, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(add);
         ArgumentNullException.ThrowIfNull(remove);
-        RespValue reply;
+        RedisResult reply;
         try
         {
             reply = await Run(PresenceScripts.UpdateChannels, [], [subscriptionId, string.Join(',', add), string.Join(',', remove), (long)maxChannels], cancellationToken);
@@ -103,8 +102,8 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
         {
             return null;
         }
-        var items = reply.Items;
-        var before = Split(items[0].AsString());
+        var items = Values(reply);
+        var before = Split(items[0]);
         var after = Read(subscriptionId, [items[2], items[1], items[3], items[4]], 0);
         if (_owned.TryGetValue(subscriptionId, out var owned))
         {
@@ -114,14 +113,17 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
     }
 
     public async Task<bool> PulseAsync(string subscriptionId, DateTimeOffset now, CancellationToken cancellationToken = default) =>
-        (await Run(PresenceScripts.Pulse, [], [subscriptionId, now.ToUnixTimeMilliseconds()], cancellationToken)).Integer == 1;
+        (long)await Run(PresenceScripts.Pulse, [], [subscriptionId, now.ToUnixTimeMilliseconds()], cancellationToken) == 1;
 
-    public async Task<long> NextSequenceAsync(string name, CancellationToken cancellationToken = default) =>
-        (await CommandAsync(RespCommand.Create("INCR", _keys.Sequence(name)), cancellationToken)).Integer;
+    public async Task<long> NextSequenceAsync(string name, CancellationToken cancellationToken = default)
+    {
+        await backplane.EnsureConnectedAsync(cancellationToken);
+        return await backplane.Database.StringIncrementAsync(_keys.Sequence(name)).WaitAsync(cancellationToken);
+    }
 
     /// <summary>Raises a sequence to at least <paramref name="floor"/>, so numbers handed out before Redis lost its data are not handed out again.</summary>
     public Task RaiseSequenceAsync(string name, long floor, CancellationToken cancellationToken = default) =>
-        Run(PresenceScripts.RaiseSequence, [], [_keys.Sequence(name), floor], cancellationToken);
+        Run(PresenceScripts.RaiseSequence, [_keys.Sequence(name)], [floor], cancellationToken);
 
     public async Task ClearAsync(CancellationToken cancellationToken = default)
     {
@@ -143,24 +145,26 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
             replace ? "1" : "0",
         ], cancellationToken);
 
-    private async Task<IReadOnlyList<SubscriptionInfo>> FetchAsync(IReadOnlyList<string> sets, CancellationToken cancellationToken)
+    private async Task<IReadOnlyList<SubscriptionInfo>> FetchAsync(IReadOnlyList<RedisKey> sets, CancellationToken cancellationToken)
     {
-        var items = (await Run(PresenceScripts.Fetch, sets, [], cancellationToken)).Items;
+        var items = Values(await Run(PresenceScripts.Fetch, sets, [], cancellationToken));
         var result = new List<SubscriptionInfo>(items.Length / 5);
         for (var i = 0; i + 4 < items.Length; i += 5)
         {
-            result.Add(Read(items[i].AsString()!, items, i + 1));
+            result.Add(Read(items[i]!, items, i + 1));
         }
         return result;
     }
 
+    private static string?[] Values(RedisResult reply) => [.. ((RedisResult[])reply!).Select(r => (string?)r)];
+
     /// <summary>Builds a snapshot from {info, channels, pulse, server} starting at <paramref name="offset"/>.</summary>
-    private static SubscriptionInfo Read(string id, RespValue[] fields, int offset)
+    private static SubscriptionInfo Read(string id, string?[] fields, int offset)
     {
-        var info = JsonSerializer.Deserialize(fields[offset].AsString()!, ServerEventsJson.Default.SubscriptionInfo)
+        var info = JsonSerializer.Deserialize(fields[offset]!, ServerEventsJson.Default.SubscriptionInfo)
             ?? throw new InvalidOperationException($"Subscription '{id}' has an empty record in Redis.");
-        info.Channels = Split(fields[offset + 1].AsString());
-        if (long.TryParse(fields[offset + 2].AsString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var pulse))
+        info.Channels = Split(fields[offset + 1]);
+        if (long.TryParse(fields[offset + 2], NumberStyles.Integer, CultureInfo.InvariantCulture, out var pulse))
         {
             info.LastPulseAt = DateTimeOffset.FromUnixTimeMilliseconds(pulse);
         }
@@ -178,15 +182,10 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
         _ => throw new ArgumentOutOfRangeException(nameof(index)),
     };
 
-    private async Task<RespValue> Run(RedisScript script, IReadOnlyList<string> keys, object[] args, CancellationToken cancellationToken)
+    /// <summary>Runs a presence script; with no keys of its own, the subscription set names the node (all keys share one slot).</summary>
+    private async Task<RedisResult> Run(RedisScript script, IReadOnlyList<RedisKey> keys, RedisValue[] args, CancellationToken cancellationToken)
     {
         await backplane.EnsureConnectedAsync(cancellationToken);
-        return await script.RunAsync(backplane.Commands, keys, [_keys.Prefix, .. args], cancellationToken);
-    }
-
-    private async Task<RespValue> CommandAsync(RespCommand command, CancellationToken cancellationToken)
-    {
-        await backplane.EnsureConnectedAsync(cancellationToken);
-        return await backplane.Commands.ExecuteAsync(command, cancellationToken);
+        return await script.RunAsync(backplane.Database, keys.Count == 0 ? [_keys.Subscriptions] : [.. keys], [_keys.Prefix, .. args], cancellationToken);
     }
 }

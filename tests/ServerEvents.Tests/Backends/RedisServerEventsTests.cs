@@ -19,3 +19,16 @@ public sealed class RedisServerEventsTests(RedisFixture redis) : ServerEventsSpe
     protected override void UseBackend(ServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }
+
+/// <summary>The shared suite, unchanged, on three app servers sharing a real Redis Cluster of three masters.</summary>
+[Collection(RedisClusterTestGroup.Name)]
+[Trait("Category", "RedisCluster")]
+public sealed class RedisClusterServerEventsTests(RedisClusterFixture redis) : ServerEventsSpecification
+{
+    private readonly string _prefix = "t" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override int ServerCount => 3;
+
+    protected override void UseBackend(ServerEventsBuilder builder) =>
+        builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
+}

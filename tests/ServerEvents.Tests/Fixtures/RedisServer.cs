@@ -21,6 +21,9 @@ public sealed class RedisServer : IAsyncDisposable
         _extraArgs = extraArgs;
     }
 
+    /// <summary>The process id while it runs (to stop it with SIGSTOP, say).</summary>
+    public int? ProcessId => _process is { HasExited: false } process ? process.Id : null;
+
     public int Port { get; }
 
     public string ConnectionString => $"127.0.0.1:{Port}";
@@ -28,11 +31,15 @@ public sealed class RedisServer : IAsyncDisposable
     public bool IsRunning => _process is { HasExited: false };
 
     /// <summary>Starts on a free port; on another one if something took that port before redis-server bound it.</summary>
-    public static async Task<RedisServer> StartAsync(params string[] extraArgs)
+    public static Task<RedisServer> StartAsync(params string[] extraArgs) => StartAsync(_ => extraArgs);
+
+    /// <summary>Starts on a free port with arguments that depend on it (a cluster node's config file, say).</summary>
+    public static async Task<RedisServer> StartAsync(Func<int, string[]> extraArgs)
     {
         for (var attempt = 1; ; attempt++)
         {
-            var server = new RedisServer(FreePort(), extraArgs);
+            var port = FreePort();
+            var server = new RedisServer(port, extraArgs(port));
             try
             {
                 await server.RestartAsync();
@@ -83,12 +90,7 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>A connected client of our own (for admin commands: CLIENT KILL, FLUSHALL, …); <paramref name="options"/> is appended to the connection string.</summary>
-    public async Task<ServerEvents.Resp.RedisConnection> ConnectAsync(string options = "")
-    {
-        var connection = new ServerEvents.Resp.RedisConnection(ServerEvents.Resp.RedisConnectionOptions.Parse(ConnectionString + options), Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance);
-        await connection.ConnectAsync().DefaultTimeout();
-        return connection;
-    }
+    public Task<RedisAdmin> ConnectAsync(string options = "") => RedisAdmin.ConnectAsync(ConnectionString + options);
 
     /// <summary>Kills the process abruptly (SIGKILL) and waits for it to be gone.</summary>
     public async Task KillAsync()
@@ -166,4 +168,25 @@ public sealed class RedisServer : IAsyncDisposable
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
     }
+}
+
+/// <summary>A StackExchange.Redis connection for the tests' and benchmarks' own admin commands, sent as they are.</summary>
+public sealed class RedisAdmin : IAsyncDisposable
+{
+    private RedisAdmin(StackExchange.Redis.ConnectionMultiplexer multiplexer) => Multiplexer = multiplexer;
+
+    public StackExchange.Redis.ConnectionMultiplexer Multiplexer { get; }
+
+    public static async Task<RedisAdmin> ConnectAsync(string configuration) =>
+        new(await StackExchange.Redis.ConnectionMultiplexer.ConnectAsync(configuration + ",allowAdmin=true").DefaultTimeout());
+
+    /// <summary>Runs one command on the first endpoint (the only one, outside a cluster).</summary>
+    public Task<StackExchange.Redis.RedisResult> ExecuteAsync(string command, params object[] args) =>
+        Multiplexer.GetServers()[0].ExecuteAsync(command, args);
+
+    /// <summary>Runs one command on every master (the one server, outside a cluster): FLUSHALL, CLIENT KILL, INFO, ….</summary>
+    public async Task<StackExchange.Redis.RedisResult[]> OnEveryMasterAsync(string command, params object[] args) =>
+        await Task.WhenAll(Multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica).Select(s => s.ExecuteAsync(command, args)));
+
+    public async ValueTask DisposeAsync() => await Multiplexer.DisposeAsync();
 }

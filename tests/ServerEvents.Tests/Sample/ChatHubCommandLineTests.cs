@@ -13,7 +13,7 @@ public sealed class ChatHubCommandLineTests
     [InlineData("/port=70000", 2, "--port must be a number")]
     [InlineData("stray", 2, "Unexpected argument 'stray'")]
     [InlineData("--redis", 2, "--redis needs a value")]
-    [InlineData("--redis host:1,bogus=1", 2, "Unknown Redis connection option 'bogus'")]
+    [InlineData("--redis host:1,bogus=1", 2, "Keyword 'bogus' is not supported")]
     public async Task Bad_input_gets_one_clear_line_and_a_non_zero_exit(string args, int exitCode, string message)
     {
         var (code, output) = await ChatHubProcess.RunToFailureAsync(args.Split(' '));

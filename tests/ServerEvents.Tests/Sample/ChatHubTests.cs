@@ -266,3 +266,29 @@ public sealed class RedisChatHubTests(RedisFixture redis) : ChatHubSpecification
         }
     }
 }
+
+/// <summary>Three instances sharing a Redis Cluster of three masters (<c>--redis host:p1,host:p2,host:p3</c>).</summary>
+[Trait("Category", "RedisCluster")]
+public sealed class RedisClusterChatHubTests : ChatHubSpecification
+{
+    private RedisCluster? _cluster;
+
+    protected override async Task<IReadOnlyList<HostProcess>> StartInstancesAsync()
+    {
+        // Its own cluster: the sample uses fixed key names, and /reset clears them.
+        _cluster = await RedisCluster.StartAsync(masters: 3);
+        return await Task.WhenAll(
+            ChatHubProcess.StartAsync("--redis", _cluster.ConnectionString, "--background", "/img/port-1.jpg"),
+            ChatHubProcess.StartAsync($"/redis={_cluster.ConnectionString}"),
+            ChatHubProcess.StartAsync("--redis", _cluster.ConnectionString));
+    }
+
+    public override async Task DisposeAsync()
+    {
+        await base.DisposeAsync();
+        if (_cluster is not null)
+        {
+            await _cluster.DisposeAsync();
+        }
+    }
+}

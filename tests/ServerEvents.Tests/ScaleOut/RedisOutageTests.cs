@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 using ServerEvents.Redis;
 using ServerEvents.Redis.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 using ServerEvents.Tests.Fixtures;
 using Xunit.Abstractions;
 
@@ -63,8 +63,8 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         {
             await Task.Delay(250);
             // Redis counts a connection as pub/sub only once it has subscribed again: wait for all three.
-            await Eventually.TrueAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(s => cluster[s].Services.GetRequiredService<RedisBackplane>().Subscriber.IsConnected)), "a server did not resubscribe");
-            var killed = (await admin.ExecuteAsync(RespCommand.Create("CLIENT", "KILL", "TYPE", "pubsub"))).Integer;
+            await Eventually.TrueAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(s => cluster[s].Services.GetRequiredService<RedisBackplane>().InboxLive)), "a server did not read its inbox again");
+            var killed = (long)await admin.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
             output.WriteLine($"cut {cut}: killed {killed} pub/sub connections");
             Assert.True(killed >= 3, $"only {killed} pub/sub connections killed");
         }
@@ -133,16 +133,16 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         {
             clients.Add(await cluster.ConnectAsync(server, "home"));
         }
-        await using var blocking = await ownRedis.ConnectAsync(",commandTimeout=30000");
+        await using var blocking = await ownRedis.ConnectAsync(",syncTimeout=30000,asyncTimeout=30000");
         await using var admin = await ownRedis.ConnectAsync();
-        var script = blocking.SendAsync(RespCommand.Create("EVAL", "local i = 0 while true do i = i + 1 end", "0"));
+        var script = blocking.ExecuteAsync("EVAL", "local i = 0 while true do i = i + 1 end", "0");
         await Task.Delay(200);
 
         await cluster.Api(1).NotifyChannelAsync("home", "cmd.busy", 1).DefaultTimeout();
         await cluster.Api(1).NotifyChannelAsync("home", "cmd.busy", 2).DefaultTimeout();
         Assert.Equal(2, cluster[1].Services.GetRequiredService<RedisBackplane>().Buffer.Count);
-        await admin.ExecuteAsync(RespCommand.Create("SCRIPT", "KILL"));
-        Assert.True((await script.WaitAsync(TimeSpan.FromSeconds(10))).IsError);
+        await admin.ExecuteAsync("SCRIPT", "KILL");
+        await Assert.ThrowsAsync<RedisServerException>(() => script.WaitAsync(TimeSpan.FromSeconds(10)));
 
         foreach (var client in clients)
         {
@@ -167,14 +167,14 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
 
         await ownRedis.KillAsync();
         var backplane = cluster[1].Services.GetRequiredService<RedisBackplane>();
-        await Eventually.TrueAsync(() => Task.FromResult(!backplane.Commands.IsConnected), "server 1 did not notice Redis was gone");
+        await Eventually.TrueAsync(() => Task.FromResult(!backplane.IsConnected), "server 1 did not notice Redis was gone");
         Assert.Equal("Degraded", await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")));
         for (var i = 0; i < 3; i++)
         {
             await cluster.Api(1).NotifyChannelAsync("home", "cmd.buffered", i).DefaultTimeout();
         }
         var refused = await Assert.ThrowsAsync<RedisConnectionException>(() => cluster.Api(1).NotifyChannelAsync("home", "cmd.refused", 3).DefaultTimeout());
-        Assert.True(refused.Unsent);
+        Assert.Equal(CommandStatus.WaitingToBeSent, refused.CommandStatus);
         Assert.Contains("MaxBufferedNotifications", refused.Message, StringComparison.Ordinal);
         using (var unhealthy = await http.GetAsync(new Uri(cluster[1].BaseUri, "/health")))
         {
@@ -225,10 +225,10 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         await reached.Task.DefaultTimeout();
         await using var admin = await ownRedis.ConnectAsync();
 
-        await admin.ExecuteAsync(RespCommand.Create("CLIENT", "KILL", "TYPE", "pubsub")).DefaultTimeout();
+        await admin.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub").DefaultTimeout();
 
         var error = await Assert.ThrowsAsync<IOException>(() => waiting.DefaultTimeout());
-        Assert.Contains("pub/sub connection to Redis", error.Message);
+        Assert.Contains("inbox at Redis", error.Message);
         Assert.Contains(client.Id, error.Message);
     }
 }

@@ -145,3 +145,15 @@ public sealed class RedisServiceStackClientTests(RedisFixture redis, ITestOutput
     protected override void UseBackend(ServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }
+
+[Collection(RedisClusterTestGroup.Name)]
+[Trait("Category", "RedisCluster")]
+public sealed class RedisClusterServiceStackClientTests(RedisClusterFixture redis, ITestOutputHelper output) : ServiceStackClientTests(output)
+{
+    private readonly string _prefix = "n" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override int ServerCount => 3;
+
+    protected override void UseBackend(ServerEventsBuilder builder) =>
+        builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
+}

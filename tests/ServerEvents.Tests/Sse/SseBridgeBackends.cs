@@ -25,3 +25,16 @@ public sealed class RedisSseBridgeTests(RedisFixture redis) : SseBridgeSpecifica
     protected override void UseBackend(ServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }
+
+/// <summary>The SSE bridge suite on three servers sharing a real Redis Cluster.</summary>
+[Collection(RedisClusterTestGroup.Name)]
+[Trait("Category", "RedisCluster")]
+public sealed class RedisClusterSseBridgeTests(RedisClusterFixture redis) : SseBridgeSpecification
+{
+    private readonly string _prefix = "b" + Guid.NewGuid().ToString("N")[..10];
+
+    protected override int ServerCount => 3;
+
+    protected override void UseBackend(ServerEventsBuilder builder) =>
+        builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
+}

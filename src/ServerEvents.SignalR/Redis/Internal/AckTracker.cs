@@ -5,33 +5,36 @@ namespace ServerEvents.Redis.Internal;
 /// <summary>Requests sent to another server that wait for its acknowledgement, each with a timeout.</summary>
 internal sealed class AckTracker
 {
-    private readonly ConcurrentDictionary<long, TaskCompletionSource> _pending = new();
+    private readonly ConcurrentDictionary<long, TaskCompletionSource<bool>> _pending = new();
     private long _nextId;
 
-    public (long Id, Task Acked) Create()
+    public (long Id, Task<bool> Acked) Create()
     {
         var id = Interlocked.Increment(ref _nextId);
-        var ack = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var ack = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
         _pending[id] = ack;
         return (id, ack.Task);
     }
 
-    public void Complete(long id)
+    /// <param name="id">The request.</param>
+    /// <param name="done">False when the other server no longer owned what the request was about.</param>
+    public void Complete(long id, bool done)
     {
         if (_pending.TryRemove(id, out var ack))
         {
-            ack.TrySetResult();
+            ack.TrySetResult(done);
         }
     }
 
-    public void Forget(long id) => _pending.TryRemove(id, out _);
-
-    /// <summary>Waits for the acknowledgement; a <see cref="TimeoutException"/> with <paramref name="what"/> when none comes.</summary>
-    public async Task WaitAsync(long id, Task acked, TimeSpan timeout, string what, CancellationToken cancellationToken)
+    /// <summary>
+    /// Waits for the acknowledgement: whether it was done. A <see cref="TimeoutException"/> with <paramref name="what"/>
+    /// when none comes.
+    /// </summary>
+    public async Task<bool> WaitAsync(long id, Task<bool> acked, TimeSpan timeout, string what, CancellationToken cancellationToken)
     {
         try
         {
-            await acked.WaitAsync(timeout, cancellationToken);
+            return await acked.WaitAsync(timeout, cancellationToken);
         }
         catch (TimeoutException)
         {
@@ -39,7 +42,7 @@ internal sealed class AckTracker
         }
         finally
         {
-            Forget(id);
+            _pending.TryRemove(id, out _);
         }
     }
 }

@@ -5,18 +5,21 @@ using Microsoft.AspNetCore.SignalR;
 namespace ServerEvents.Redis.Internal;
 
 /// <summary>
-/// Binary payloads exchanged between app servers over Redis pub/sub. Strings are a 7-bit varint byte
+/// Binary payloads exchanged between app servers through their Redis inboxes. Strings are a 7-bit varint byte
 /// length + UTF-8; byte blocks the same. Readers ignore trailing fields they do not know, so servers of
 /// different versions can share one Redis.
 /// <code>
-/// event       {id as ASCII digits} 'E' origin excluded[] channel? selector json      (id prepended by the publish script)
-/// invocation  'I' origin excluded[] count (protocolName, bytes)*                       (serialized once per protocol)
-/// group       'G' origin requestId action(1 = add, 0 = remove) group                   (on the connection's channel; owner acks)
-/// close       'X' origin                                                                (on the connection's channel)
-/// ack         'A' requestId                                                             (on the requester's ack channel)
-/// close all   'R' origin                                                                (on the control channel)
-/// client call 'V' origin invocationId count (protocolName, bytes)*                     (on the connection's channel; owner relays the result)
-/// result      'C' invocationId protocolName outcome data   (0 error, 1 value, 2 none, 3 gone; on the requester's ack channel)
+/// inbox frame {seq as ASCII digits} '.' payload                                           (seq prepended by the send script, per inbox)
+/// event       {id as ASCII digits} 'E' origin targets excluded[] channel? selector json   (id prepended by the send script; history keeps it)
+/// invocation  'I' origin targets excluded[] count (protocolName, bytes)*                  (serialized once per protocol)
+/// group       'G' origin requestId action(1 = add, 0 = remove) group connectionId         (to the owner's inbox; the owner acks)
+/// close       'X' origin connectionId                                                      (to the owner's inbox)
+/// ack         'A' requestId done(1, or 0: the connection is not there)                    (to the requester's inbox)
+/// close all   'R' origin                                                                   (to every inbox)
+/// client call 'V' origin invocationId connectionId count (protocolName, bytes)*           (to the owner's inbox; the owner relays the result)
+/// result      'C' invocationId protocolName outcome data   (0 error, 1 value, 2 none, 3 gone; to the requester's inbox)
+/// probe       'P' nonce                                                                    (a server to itself: its inbox is read again)
+/// targets     kind (0 all, 1 groups, 2 connections, 3 users) names[]
 /// </code>
 /// </summary>
 internal static class BackplaneProtocol
@@ -29,16 +32,18 @@ internal static class BackplaneProtocol
     public const byte CloseAll = (byte)'R';
     public const byte ClientInvocation = (byte)'V';
     public const byte ClientResult = (byte)'C';
+    public const byte Probe = (byte)'P';
 
     public const int ResultError = 0;
     public const int ResultValue = 1;
     public const int ResultNone = 2;
     public const int ResultConnectionGone = 3;
 
-    public static byte[] WriteEventBody(string origin, IReadOnlyList<string>? excluded, string? channel, string selector, string json)
+    public static byte[] WriteEventBody(string origin, Targets targets, IReadOnlyList<string>? excluded, string? channel, string selector, string json)
     {
         var writer = new Writer(Event);
         writer.String(origin);
+        writer.Targets(targets);
         writer.Strings(excluded);
         writer.NullableString(channel);
         writer.String(selector);
@@ -47,10 +52,11 @@ internal static class BackplaneProtocol
     }
 
     /// <summary>Reads an event message as published (id prepended); false when it is not one. Throws <see cref="FormatException"/> when malformed.</summary>
-    public static bool TryReadEvent(ReadOnlySpan<byte> message, out ServerEvent serverEvent, out string[] excluded)
+    public static bool TryReadEvent(ReadOnlySpan<byte> message, out ServerEvent serverEvent, out Targets targets, out string[] excluded)
     {
         serverEvent = null!;
         excluded = [];
+        targets = default;
         if (!TrySplitEventId(message, out var eventId, out var start))
         {
             return false;
@@ -58,6 +64,7 @@ internal static class BackplaneProtocol
         var reader = new Reader(message[start..]);
         reader.Kind();
         reader.String(); // origin
+        targets = reader.Targets();
         excluded = reader.Strings();
         var channel = reader.NullableString();
         var selector = reader.String();
@@ -65,20 +72,47 @@ internal static class BackplaneProtocol
         return true;
     }
 
-    public static byte[] WriteInvocation(string origin, IReadOnlyList<string>? excluded, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
+    /// <summary>Splits the "{seq}." an inbox message starts with from its payload. Throws <see cref="FormatException"/> when there is none.</summary>
+    public static long SplitInboxSequence(ReadOnlySpan<byte> frame, out int payloadStart)
+    {
+        long sequence = 0;
+        var i = 0;
+        while (i < frame.Length && frame[i] is >= (byte)'0' and <= (byte)'9')
+        {
+            sequence = (sequence * 10) + (frame[i] - '0');
+            i++;
+        }
+        if (i == 0 || i >= frame.Length || frame[i] != (byte)'.')
+        {
+            throw new FormatException("An inbox message without its sequence number.");
+        }
+        payloadStart = i + 1;
+        return sequence;
+    }
+
+    public static byte[] WriteProbe(long nonce)
+    {
+        var writer = new Writer(Probe);
+        writer.VarInt(nonce);
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteInvocation(string origin, Targets targets, IReadOnlyList<string>? excluded, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
     {
         var writer = new Writer(Invocation);
         writer.String(origin);
+        writer.Targets(targets);
         writer.Strings(excluded);
         writer.Serialized(serialized);
         return writer.ToArray();
     }
 
-    public static byte[] WriteClientInvocation(string origin, string invocationId, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
+    public static byte[] WriteClientInvocation(string origin, string invocationId, string connectionId, IReadOnlyList<(string Protocol, ReadOnlyMemory<byte> Payload)> serialized)
     {
         var writer = new Writer(ClientInvocation);
         writer.String(origin);
         writer.String(invocationId);
+        writer.String(connectionId);
         writer.Serialized(serialized);
         return writer.ToArray();
     }
@@ -94,27 +128,37 @@ internal static class BackplaneProtocol
         return writer.ToArray();
     }
 
-    public static byte[] WriteGroup(string origin, long requestId, bool add, string group)
+    public static byte[] WriteGroup(string origin, long requestId, bool add, string group, string connectionId)
     {
         var writer = new Writer(Group);
         writer.String(origin);
         writer.VarInt(requestId);
         writer.VarInt(add ? 1 : 0);
         writer.String(group);
+        writer.String(connectionId);
         return writer.ToArray();
     }
 
-    public static byte[] WriteOrigin(byte kind, string origin)
+    public static byte[] WriteClose(string origin, string connectionId)
     {
-        var writer = new Writer(kind);
+        var writer = new Writer(Close);
+        writer.String(origin);
+        writer.String(connectionId);
+        return writer.ToArray();
+    }
+
+    public static byte[] WriteCloseAll(string origin)
+    {
+        var writer = new Writer(CloseAll);
         writer.String(origin);
         return writer.ToArray();
     }
 
-    public static byte[] WriteAck(long requestId)
+    public static byte[] WriteAck(long requestId, bool done)
     {
         var writer = new Writer(Ack);
         writer.VarInt(requestId);
+        writer.VarInt(done ? 1 : 0);
         return writer.ToArray();
     }
 
@@ -193,6 +237,12 @@ internal static class BackplaneProtocol
 
         public string? NullableString() => VarInt() == 0 ? null : String();
 
+        public Targets Targets()
+        {
+            var kind = (TargetKind)VarInt();
+            return new Targets(kind, Strings());
+        }
+
         public string[] Strings()
         {
             var count = checked((int)VarInt());
@@ -260,6 +310,12 @@ internal static class BackplaneProtocol
             }
         }
 
+        public void Targets(Targets targets)
+        {
+            VarInt((long)targets.Kind);
+            Strings(targets.Names);
+        }
+
         public void Strings(IReadOnlyList<string>? values)
         {
             VarInt(values?.Count ?? 0);
@@ -271,4 +327,19 @@ internal static class BackplaneProtocol
 
         public byte[] ToArray() => _buffer.WrittenSpan.ToArray();
     }
+}
+
+/// <summary>Who a message is for, on each server that receives it.</summary>
+internal enum TargetKind
+{
+    All = 0,
+    Groups = 1,
+    Connections = 2,
+    Users = 3,
+}
+
+/// <summary>The recipients of a message: every local connection, or the local members of the named groups, connections or users.</summary>
+internal readonly record struct Targets(TargetKind Kind, IReadOnlyList<string> Names)
+{
+    public static Targets All { get; } = new(TargetKind.All, []);
 }

@@ -1,13 +1,13 @@
 namespace ServerEvents.Redis.Internal;
 
 /// <summary>
-/// Publishing an event and reading the history back, each one script and so one round trip. Key names
-/// follow <see cref="RedisKeys"/>.
+/// Sending to servers' inboxes (events with their id and history) and reading the history back, each one script and so
+/// one round trip. Key names follow <see cref="RedisKeys"/>.
 /// </summary>
 /// <remarks>
-/// The id counter starts at the current time in µs whenever it is created (first use, or Redis lost its data),
-/// so ids keep increasing across servers and across Redis restarts without persistence, at the cost of one
-/// INCR in the steady state; the floor records where the counter (and so every history) started.
+/// Ids follow Redis's clock in µs (the last id + 1 when events come faster than one a µs), so they keep increasing
+/// across servers, across Redis restarts without persistence and across a fail-over to a replica that missed the last
+/// writes; the floor records where the counter (and so every history) started.
 /// With an age cap, the clock (a sorted set: the first event id of each second, scored by Redis's own time in
 /// ms, so app servers' clocks do not matter) turns "older than the cap" into "an id below X": streams are
 /// trimmed to it when written and expire when idle for longer than the cap.
@@ -15,65 +15,94 @@ namespace ServerEvents.Redis.Internal;
 internal static class EventScripts
 {
     /// <summary>
-    /// KEYS: counter, floor, clock, [publish token,] then ARGV[3] channels to publish to, then history streams.
-    /// ARGV: counter start, message body, channel count, count cap, age cap in ms (0: none), "1" when KEYS[4] is a
-    /// publish token. A token makes a retried publish run once: it keeps the id it got for an hour.
-    /// Returns the event id.
+    /// Looks up which servers a message is for and publishes it once to each one's inbox, prefixed with that inbox's next
+    /// sequence number ("{seq}."), so a server can tell when it missed one. For an event it first takes the next id,
+    /// prepends it to the body and adds it to the history streams.
+    /// KEYS: counter, floor, clock, inbox sequences, publish token (or the counter again), then the history streams.
+    /// ARGV: prefix, body, "1" event, "1" sharded inboxes (always, since Redis 7.0), route count R, (unused), count cap, age cap in ms (0: none),
+    /// "1" when KEYS[5] is a publish token, a server to leave out ("" none), then R routes (<see cref="Routes"/>).
+    /// A token makes a retried publish run once: it keeps the id it got for an hour.
+    /// Returns {event id (0 for other messages), servers sent to, receivers}.
     /// </summary>
-    public static readonly RedisScript Publish = new("publish-event", """
-        local first = 4
-        if ARGV[6] == '1' then
-          local done = redis.call('GET', KEYS[4])
-          if done then return tonumber(done) end
-          first = 5
+    public static readonly RedisScript Send = new("send", """
+        local p = ARGV[1]
+        if ARGV[9] == '1' then
+          local done = redis.call('GET', KEYS[5])
+          if done then return { tonumber(done), -1, -1 } end
         end
-        local id = redis.call('INCR', KEYS[1])
-        if id == 1 then
-          id = tonumber(ARGV[1])
-          redis.call('SET', KEYS[1], ARGV[1])
-          redis.call('SET', KEYS[2], ARGV[1])
+        local skip, seen, servers = ARGV[10], {}, {}
+        local function add(s)
+          if s ~= skip and not seen[s] then seen[s] = true; servers[#servers + 1] = s end
         end
-        local sid = string.format('%d', id)
-        if first == 5 then redis.call('SET', KEYS[4], sid, 'EX', 3600) end
-        local message = sid .. ARGV[2]
-        local streams = first + tonumber(ARGV[3])
-        for i = first, streams - 1 do
-          redis.call('PUBLISH', KEYS[i], message)
+        local routes, first = tonumber(ARGV[5]), 11
+        for i = first, first + routes - 1 do
+          local kind, name = string.sub(ARGV[i], 1, 1), string.sub(ARGV[i], 2)
+          if kind == 'a' then
+            for _, s in ipairs(redis.call('SMEMBERS', p .. ':servers')) do add(s) end
+          elseif kind == 'g' or kind == 'u' then
+            for _, s in ipairs(redis.call('SMEMBERS', p .. ':route:' .. kind .. ':' .. name)) do add(s) end
+          elseif kind == 'c' then
+            local s = redis.call('HGET', p .. ':route:conns', name)
+            if s then add(s) end
+          else
+            add(name)
+          end
         end
-        local maxAge = tonumber(ARGV[5])
-        local minId
-        if maxAge > 0 and streams <= #KEYS then
+        local id, message = 0, ARGV[2]
+        local now
+        if ARGV[3] == '1' then
           local t = redis.call('TIME')
-          local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-          local last = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-          if #last == 0 or tonumber(last[2]) <= now - 1000 then
-            redis.call('ZADD', KEYS[3], string.format('%d', now), sid)
-            redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', now - maxAge))
-          end
-          minId = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
+          now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+          local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+          id = math.max(last + 1, tonumber(t[1]) * 1000000 + tonumber(t[2]))
+          local sid = string.format('%d', id)
+          redis.call('SET', KEYS[1], sid)
+          if last == 0 then redis.call('SET', KEYS[2], sid) end
+          if ARGV[9] == '1' then redis.call('SET', KEYS[5], sid, 'EX', 3600) end
+          message = sid .. message
         end
-        for i = streams, #KEYS do
-          redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[4], sid .. '-1', 'm', message)
-          if minId then
-            redis.call('XTRIM', KEYS[i], 'MINID', minId .. '-0')
-            redis.call('PEXPIRE', KEYS[i], maxAge)
+        local publish = ARGV[4] == '1' and 'SPUBLISH' or 'PUBLISH'
+        local receivers = 0
+        for _, s in ipairs(servers) do
+          local seq = redis.call('HINCRBY', KEYS[4], s, 1)
+          receivers = receivers + redis.call(publish, p .. ':inbox:' .. s, string.format('%d', seq) .. '.' .. message)
+        end
+        if id > 0 and #KEYS > 5 then
+          local sid = string.format('%d', id)
+          local maxAge = tonumber(ARGV[8])
+          local minId
+          if maxAge > 0 then
+            local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+            if #newest == 0 or tonumber(newest[2]) <= now - 1000 then
+              redis.call('ZADD', KEYS[3], string.format('%d', now), sid)
+              redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', now - maxAge))
+            end
+            minId = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
+          end
+          for i = 6, #KEYS do
+            redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[7], sid .. '-1', 'm', message)
+            if minId then
+              redis.call('XTRIM', KEYS[i], 'MINID', minId .. '-0')
+              redis.call('PEXPIRE', KEYS[i], maxAge)
+            end
           end
         end
-        return id
+        return { id, #servers, receivers }
         """);
 
     /// <summary>
     /// What a resuming connection missed. KEYS: floor, counter, clock, then history streams. ARGV: the first entry id
-    /// wanted ("{last + 1}-0"), counter start, age cap in ms (0: none).
+    /// wanted ("{last + 1}-0"), age cap in ms (0: none).
     /// Returns the floor, the counter, the first id younger than the age cap (0 without a cap), then per stream:
     /// 1 if it exists, the id below which entries may have been trimmed from it (0: none trimmed), and its
     /// messages from ARGV[1] on.
-    /// A missing counter (Redis lost its data) is started here, so ids issued from now on are known to follow.
+    /// A missing counter (Redis lost its data) is started here, at the clock, so ids issued from now on are known to follow.
     /// </summary>
     public static readonly RedisScript ReadHistory = new("read-history", """
+        local t = redis.call('TIME')
         local current = redis.call('GET', KEYS[2])
         if not current then
-          current = ARGV[2]
+          current = string.format('%d', tonumber(t[1]) * 1000000 + tonumber(t[2]))
           redis.call('SET', KEYS[2], current)
           redis.call('SET', KEYS[1], string.format('%d', tonumber(current) + 1))
         end
@@ -83,9 +112,8 @@ internal static class EventScripts
           redis.call('SET', KEYS[1], floor)
         end
         local young = '0'
-        local maxAge = tonumber(ARGV[3])
+        local maxAge = tonumber(ARGV[2])
         if maxAge > 0 then
-          local t = redis.call('TIME')
           local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
           young = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
             or string.format('%d', tonumber(current) + 1)

@@ -13,6 +13,9 @@ internal sealed class LocalGroups
 
     public LocalConnection[] Members(string group) => _members.GetValueOrDefault(group) ?? [];
 
+    /// <summary>The groups with local members now.</summary>
+    public ICollection<string> Names => _members.Keys;
+
     public bool IsEmpty(string group) => !_members.ContainsKey(group);
 
     public void Add(string group, LocalConnection connection)

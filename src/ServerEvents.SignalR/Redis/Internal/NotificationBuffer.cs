@@ -90,5 +90,5 @@ internal enum BufferResult
     Full,
 }
 
-/// <summary>A publish to retry: its Redis channels and history streams, the message body, and a token that makes it run once.</summary>
-internal sealed record BufferedNotification(string[] Channels, string[] Streams, byte[] Body, string Token);
+/// <summary>A publish to retry: its routes and history streams, the message body, and a token that makes it run once.</summary>
+internal sealed record BufferedNotification(string[] Routes, string[] Streams, byte[] Body, string Token);

@@ -3,7 +3,8 @@ namespace ServerEvents.Redis.Internal;
 /// <summary>
 /// The presence operations as Lua scripts: each runs atomically in one round trip and keeps the
 /// subscription hash, the index sets and the per-channel counts in step. Key names follow
-/// <see cref="RedisKeys"/>; ARGV[1] is always the prefix. Channel lists are comma lists (channel names
+/// <see cref="RedisKeys"/>; ARGV[1] is always the prefix (hash tag included, so every key a script builds is in the slot
+/// of the key it is called with). Channel lists are comma lists (channel names
 /// cannot contain commas).
 /// </summary>
 internal static class PresenceScripts
@@ -124,10 +125,10 @@ internal static class PresenceScripts
         return #ids
         """);
 
-    /// <summary>ARGV: prefix, sequence key, floor. Raises the sequence to at least the floor (never lowers it).</summary>
+    /// <summary>KEYS: the sequence. ARGV: prefix, floor. Raises the sequence to at least the floor (never lowers it).</summary>
     public static readonly RedisScript RaiseSequence = new("presence-raise-sequence", """
-        local current = tonumber(redis.call('GET', ARGV[2]) or '0')
-        if current < tonumber(ARGV[3]) then redis.call('SET', ARGV[2], ARGV[3]) end
+        local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+        if current < tonumber(ARGV[2]) then redis.call('SET', KEYS[1], ARGV[2]) end
         return 1
         """);
 }

@@ -1,27 +1,28 @@
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis.Internal;
 
 /// <summary>
-/// The two Redis connections one app server uses (commands and pub/sub), shared by the hub lifetime
-/// manager and the presence store, connected once behind one lock.
+/// The Redis connection one app server uses — a StackExchange.Redis multiplexer, its own or the app's — shared by the
+/// hub lifetime manager and the presence store, connected once behind one lock, plus what both need to know of it.
 /// </summary>
 internal sealed class RedisBackplane : IAsyncDisposable
 {
+    private static readonly Version Required = new(7, 0);
     private readonly SemaphoreSlim _connectLock = new(1, 1);
-    private bool _connected;
+    private readonly IServiceProvider _services;
+    private IConnectionMultiplexer? _multiplexer;
+    private bool _owned;
 
-    public RedisBackplane(IOptions<RedisBackplaneOptions> options, ServerIdentity server, ILoggerFactory loggers)
+    public RedisBackplane(IOptions<RedisBackplaneOptions> options, ServerIdentity server, IServiceProvider services)
     {
         Options = options.Value;
         Keys = new RedisKeys(Options.Prefix ?? throw new InvalidOperationException("The Redis prefix was not set."));
         ServerId = server.Id;
-        var logger = loggers.CreateLogger("ServerEvents.Redis");
-        Commands = new RedisConnection(Options.Connection, logger);
-        Subscriber = new RedisSubscriber(Options.Connection, logger);
+        _services = services;
         Buffer = new NotificationBuffer(Options.MaxBufferedNotifications);
+        EndPoint = Options.ConnectionFactory is null ? RedisConnectionString.Describe(Options.Configuration) : "(the app's multiplexer)";
     }
 
     public RedisBackplaneOptions Options { get; }
@@ -30,33 +31,81 @@ internal sealed class RedisBackplane : IAsyncDisposable
 
     public string ServerId { get; }
 
-    public RedisConnection Commands { get; }
+    /// <summary>Where Redis is, for messages (never the password).</summary>
+    public string EndPoint { get; private set; }
 
-    public RedisSubscriber Subscriber { get; }
+    public IConnectionMultiplexer Multiplexer => _multiplexer ?? throw new InvalidOperationException("Redis is not connected yet.");
+
+    public IDatabase Database => Multiplexer.GetDatabase();
+
+    /// <summary>True on a Redis Cluster.</summary>
+    public bool IsCluster { get; private set; }
+
+    /// <summary>Whether the command side can reach Redis now.</summary>
+    public bool IsConnected => _multiplexer?.IsConnected == true;
 
     /// <summary>Notifications waiting for Redis to come back.</summary>
     public NotificationBuffer Buffer { get; }
 
-    /// <summary>Local connections held until what they missed while pub/sub was down is replayed to them.</summary>
+    /// <summary>Local connections held until what they missed while the inbox was not read is replayed to them.</summary>
     public int AwaitingBackfill { get; set; }
 
-    /// <summary>Connects both connections the first time; throws <see cref="RedisConnectionException"/> if Redis is unreachable.</summary>
+    /// <summary>Whether this server's inbox is read now (set by the hub lifetime manager).</summary>
+    public bool InboxLive { get; set; }
+
+    /// <summary>
+    /// This server's inbox channel: a sharded channel (SSUBSCRIBE / SPUBLISH, Redis 7.0) on one redis-server and on a
+    /// cluster alike; on a cluster it lives on the node of the keys' slot, so the send script can publish to it.
+    /// </summary>
+    public RedisChannel Inbox(string serverId) => RedisChannel.Sharded((string)Keys.Inbox(serverId)!);
+
+    /// <summary>Connects the first time; throws <see cref="RedisConnectionException"/> if Redis is unreachable or too old.</summary>
     public async ValueTask EnsureConnectedAsync(CancellationToken cancellationToken = default)
     {
-        if (Volatile.Read(ref _connected))
+        if (Volatile.Read(ref _multiplexer) is not null)
         {
             return;
         }
         await _connectLock.WaitAsync(cancellationToken);
         try
         {
-            if (!_connected)
+            if (_multiplexer is not null)
             {
-                await Commands.ConnectAsync(cancellationToken);
-                await RequireVersionAsync(cancellationToken);
-                await Subscriber.ConnectAsync(cancellationToken);
-                Volatile.Write(ref _connected, true);
+                return;
             }
+            IConnectionMultiplexer multiplexer;
+            if (Options.ConnectionFactory is { } factory)
+            {
+                multiplexer = factory(_services);
+                EndPoint = string.Join(",", multiplexer.GetEndPoints().Select(EndPointCollection.ToString));
+            }
+            else
+            {
+                try
+                {
+                    multiplexer = await ConnectAsync(Options.Configuration).WaitAsync(cancellationToken);
+                }
+                catch (RedisConnectionException ex)
+                {
+                    // StackExchange.Redis's own message does not say where it tried.
+                    throw new RedisConnectionException(ex.FailureType, $"Cannot connect to Redis at {EndPoint}: {ex.Message}", ex);
+                }
+                _owned = true;
+            }
+            try
+            {
+                RequireVersion(multiplexer);
+            }
+            catch
+            {
+                if (_owned)
+                {
+                    await multiplexer.DisposeAsync();
+                }
+                throw;
+            }
+            IsCluster = multiplexer.GetServers().Any(s => s.ServerType == ServerType.Cluster);
+            Volatile.Write(ref _multiplexer, multiplexer);
         }
         finally
         {
@@ -64,23 +113,42 @@ internal sealed class RedisBackplane : IAsyncDisposable
         }
     }
 
-    // The history scripts read stream fields XINFO has reported since 7.0 and call TIME before writing: on an older
-    // server every resume would fail, so say so at start-up. A server that refuses INFO is given the benefit of the doubt.
-    private async Task RequireVersionAsync(CancellationToken cancellationToken)
+    private static async Task<IConnectionMultiplexer> ConnectAsync(ConfigurationOptions configuration)
     {
-        var info = await Commands.SendAsync(RespCommand.Create("INFO", "server"), cancellationToken);
-        var line = info.IsError ? null : info.AsString()?.Split('\n').FirstOrDefault(l => l.StartsWith("redis_version:", StringComparison.Ordinal));
-        if (line is not null && Version.TryParse(line["redis_version:".Length..].Trim(), out var version) && version < new Version(7, 0))
+        var options = configuration.Clone();
+        // A notify made while Redis is unreachable is buffered by us (bounded, in order, published once), so commands
+        // must fail at once rather than wait in the client's own backlog until they time out.
+        options.BacklogPolicy = BacklogPolicy.FailFast;
+        options.ClientName ??= "server-events";
+        return await ConnectionMultiplexer.ConnectAsync(options);
+    }
+
+    // The history scripts read stream fields XINFO has reported since 7.0, call TIME before writing, and a cluster's
+    // inboxes are sharded channels (7.0): on an older server every resume would fail, so say so at start-up.
+    private static void RequireVersion(IConnectionMultiplexer multiplexer)
+    {
+        foreach (var server in multiplexer.GetServers().Where(s => s.IsConnected))
         {
-            await Commands.DisposeAsync();
-            throw new RedisConnectionException($"Redis at {Options.Connection.EndPoint} is version {version}: Server Events needs Redis 7.0 or later.");
+            RequireVersion(EndPointCollection.ToString(server.EndPoint), server.Version);
+        }
+    }
+
+    /// <summary>Throws when <paramref name="version"/> (what the server at <paramref name="endPoint"/> reports) is older than 7.0.</summary>
+    internal static void RequireVersion(string endPoint, Version version)
+    {
+        if (version < Required)
+        {
+            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect,
+                $"Redis at {endPoint} is version {version}: Server Events needs Redis 7.0 or later.");
         }
     }
 
     public async ValueTask DisposeAsync()
     {
-        await Subscriber.DisposeAsync();
-        await Commands.DisposeAsync();
+        if (_owned && _multiplexer is { } multiplexer)
+        {
+            await multiplexer.DisposeAsync();
+        }
         _connectLock.Dispose();
     }
 }

@@ -37,4 +37,7 @@ internal static partial class RedisLog
 
     [LoggerMessage(210, LogLevel.Warning, "Back-fill after the pub/sub reconnect failed, retrying on the next one: {Reason}")]
     public static partial void BackFillFailed(ILogger logger, string reason);
+
+    [LoggerMessage(211, LogLevel.Warning, "This server's inbox missed messages (next sequence number {Sequence} does not follow the last): holding its connections and back-filling them.")]
+    public static partial void InboxGap(ILogger logger, long sequence);
 }

@@ -4,7 +4,7 @@ using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using ServerEvents.Internal;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis.Internal;
 
@@ -32,15 +32,15 @@ internal sealed class RedisPresenceHousekeeper<THub>(
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         // Fail app start-up with a clear message when Redis is unreachable.
-        await backplane.EnsureConnectedAsync(cancellationToken);
-        backplane.Subscriber.Reconnected += OnSubscriberReconnected;
+        await _manager.StartAsync(cancellationToken);
+        backplane.Multiplexer.ConnectionRestored += OnConnectionRestored;
         await RefreshLivenessAsync(cancellationToken);
         await base.StartAsync(cancellationToken);
     }
 
     public override async Task StopAsync(CancellationToken cancellationToken)
     {
-        backplane.Subscriber.Reconnected -= OnSubscriberReconnected;
+        backplane.Multiplexer.ConnectionRestored -= OnConnectionRestored;
         await base.StopAsync(cancellationToken);
     }
 
@@ -49,8 +49,10 @@ internal sealed class RedisPresenceHousekeeper<THub>(
     {
         if (!await RefreshLivenessAsync(cancellationToken))
         {
-            // Our liveness key was gone: Redis lost its data, or we were silent so long that we look dead.
+            // Our liveness key was gone: Redis lost its data, or we were silent so long that we look dead (and were swept,
+            // routes included). Either way what is sent may not reach us: the manager holds, routes again and back-fills.
             Volatile.Write(ref _restorePending, 1);
+            _manager.OnRedisDataLost();
         }
         await RestoreIfPendingAsync(cancellationToken);
         await SweepDeadServersAsync(cancellationToken);
@@ -75,19 +77,26 @@ internal sealed class RedisPresenceHousekeeper<THub>(
     /// <summary>Refreshes this server's liveness key; false when the key had already gone.</summary>
     private async Task<bool> RefreshLivenessAsync(CancellationToken cancellationToken)
     {
-        var ttl = (long)(_interval.TotalMilliseconds * 3);
-        var commands = backplane.Commands;
+        var database = backplane.Database;
         var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds().ToString(CultureInfo.InvariantCulture);
-        var previous = commands.ExecuteAsync(RespCommand.Create("SET", _keys.ServerAlive(backplane.ServerId), now, "PX", ttl, "GET"), cancellationToken);
-        await Task.WhenAll(previous, commands.ExecuteAsync(RespCommand.Create("SADD", _keys.Servers, backplane.ServerId), cancellationToken));
+        var previous = database.StringSetAndGetAsync(_keys.ServerAlive(backplane.ServerId), now, _interval * 3);
+        await Task.WhenAll(previous, database.SetAddAsync(_keys.Servers, backplane.ServerId)).WaitAsync(cancellationToken);
         return !(await previous).IsNull;
+    }
+
+    private void OnConnectionRestored(object? sender, ConnectionFailedEventArgs e)
+    {
+        if (e.ConnectionType == ConnectionType.Subscription)
+        {
+            _ = Task.Run(RestoreAfterReconnectAsync);
+        }
     }
 
     /// <summary>
     /// A pub/sub reconnect may mean a restarted Redis without our data: restore at once rather than at the
     /// next tick, retrying briefly while the command connection is still coming back.
     /// </summary>
-    private async Task OnSubscriberReconnected()
+    private async Task RestoreAfterReconnectAsync()
     {
         Volatile.Write(ref _restorePending, 1);
         var delay = TimeSpan.FromMilliseconds(50);
@@ -148,22 +157,25 @@ internal sealed class RedisPresenceHousekeeper<THub>(
         }
     }
 
-    private static bool IsRedisFailure(Exception ex) =>
-        ex is RedisConnectionException or RedisTimeoutException or RedisServerException;
+    private static bool IsRedisFailure(Exception ex) => RedisErrors.IsRedisFailure(ex);
 
     private async Task SweepDeadServersAsync(CancellationToken cancellationToken)
     {
-        var commands = backplane.Commands;
-        var servers = (await commands.ExecuteAsync(RespCommand.Create("SMEMBERS", _keys.Servers), cancellationToken)).Items;
-        foreach (var server in servers.Select(s => s.AsString()!).Where(s => s != backplane.ServerId))
+        var database = backplane.Database;
+        var servers = await database.SetMembersAsync(_keys.Servers).WaitAsync(cancellationToken);
+        foreach (var server in servers.Select(s => (string)s!).Where(s => s != backplane.ServerId))
         {
-            if ((await commands.ExecuteAsync(RespCommand.Create("EXISTS", _keys.ServerAlive(server)), cancellationToken)).Integer == 1)
+            if (await database.KeyExistsAsync(_keys.ServerAlive(server)).WaitAsync(cancellationToken))
             {
                 continue;
             }
-            var ids = (await commands.ExecuteAsync(RespCommand.Create("SMEMBERS", _keys.ServerSubscriptions(server)), cancellationToken)).Items;
+            // Its routes first, so nothing more is sent to its inbox; a batch at a time, so no call holds Redis long.
+            while ((long)await RouteScripts.Sweep.RunAsync(database, [_keys.ServerRoutes(server), _keys.InboxSequences], [_keys.Prefix, server, 1000], cancellationToken) > 0)
+            {
+            }
+            var ids = await database.SetMembersAsync(_keys.ServerSubscriptions(server)).WaitAsync(cancellationToken);
             var removed = 0;
-            foreach (var id in ids.Select(i => i.AsString()!))
+            foreach (var id in ids.Select(i => (string)i!))
             {
                 // Several survivors may sweep at once; the store's atomic remove lets exactly one send the leave events.
                 if (await lifecycle.UnRegisterAsync(id, cancellationToken) is not null)
@@ -171,8 +183,8 @@ internal sealed class RedisPresenceHousekeeper<THub>(
                     removed++;
                 }
             }
-            await commands.ExecuteAsync(RespCommand.Create("DEL", _keys.ServerSubscriptions(server)), cancellationToken);
-            await commands.ExecuteAsync(RespCommand.Create("SREM", _keys.Servers, server), cancellationToken);
+            await database.KeyDeleteAsync(_keys.ServerSubscriptions(server)).WaitAsync(cancellationToken);
+            await database.SetRemoveAsync(_keys.Servers, server).WaitAsync(cancellationToken);
             RedisLog.SweptDeadServer(logger, server, removed);
         }
     }

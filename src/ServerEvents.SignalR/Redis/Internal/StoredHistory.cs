@@ -1,6 +1,6 @@
 using System.Globalization;
 using ServerEvents.History;
-using ServerEvents.Resp;
+using StackExchange.Redis;
 
 namespace ServerEvents.Redis.Internal;
 
@@ -24,9 +24,9 @@ internal sealed class StoredHistory
     public long Current { get; private set; }
 
     /// <summary>Adds the script's reply for <paramref name="targets"/> (read in batches, each its own reply).</summary>
-    public void Add(RespValue reply, IReadOnlyList<string> targets, Func<ReadOnlyMemory<byte>, ServerEvent?> parseEvent)
+    public void Add(RedisResult reply, IReadOnlyList<string> targets, Func<ReadOnlyMemory<byte>, ServerEvent?> parseEvent)
     {
-        var parts = reply.Items!;
+        var parts = (RedisResult[])reply!;
         var floor = Number(parts[0]);
         var current = Number(parts[1]);
         // Ids before the floor are from before the counter (and every history) started; ids above the counter were
@@ -45,14 +45,14 @@ internal sealed class StoredHistory
         {
             var at = 3 + (i * 3);
             var events = new List<ServerEvent>();
-            foreach (var message in parts[at + 2].Items!)
+            foreach (var message in (RedisResult[])parts[at + 2]!)
             {
-                if (parseEvent(message.Bytes) is { } serverEvent)
+                if (parseEvent((byte[])message!) is { } serverEvent)
                 {
                     events.Add(serverEvent);
                 }
             }
-            _streams[targets[i]] = new Stream(parts[at].Integer == 1, Number(parts[at + 1]), events);
+            _streams[targets[i]] = new Stream(Number(parts[at]) == 1, Number(parts[at + 1]), events);
         }
     }
 
@@ -80,8 +80,8 @@ internal sealed class StoredHistory
         return Replay.Of(events, through);
     }
 
-    private static long Number(RespValue value) =>
-        long.TryParse(value.Type == RespType.Integer ? value.Integer.ToString(CultureInfo.InvariantCulture) : value.AsString(), CultureInfo.InvariantCulture, out var number)
+    private static long Number(RedisResult value) =>
+        long.TryParse(value.ToString(), CultureInfo.InvariantCulture, out var number)
             ? number
             : throw new FormatException($"The history script returned '{value}' where a number was expected.");
 

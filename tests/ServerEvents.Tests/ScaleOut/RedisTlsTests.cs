@@ -1,13 +1,14 @@
 using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Microsoft.Extensions.Logging.Abstractions;
-using ServerEvents.Resp;
+using Microsoft.Extensions.DependencyInjection;
+using ServerEvents.Redis;
 using ServerEvents.Tests.Fixtures;
+using StackExchange.Redis;
 
-namespace ServerEvents.Tests.Resp;
+namespace ServerEvents.Tests.ScaleOut;
 
-/// <summary>TLS through SslStream against a real redis-server started with a throw-away certificate.</summary>
+/// <summary>The back-end over TLS (StackExchange.Redis's own) against a real redis-server started with a throw-away certificate.</summary>
 [Trait("Category", "Redis")]
 public sealed class RedisTlsTests : IAsyncLifetime
 {
@@ -43,27 +44,31 @@ public sealed class RedisTlsTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Commands_work_over_TLS_with_a_trusted_certificate()
+    public async Task The_back_end_works_over_TLS_with_a_trusted_certificate()
     {
-        var options = RedisConnectionOptions.Parse($"localhost:{_tlsPort},ssl=true,name=tls-test");
         var thumbprint = _certificate.Thumbprint;
-        options.CertificateValidation = (_, presented, _, _) => presented is not null && new X509Certificate2(presented).Thumbprint == thumbprint;
-        await using var connection = new RedisConnection(options, NullLogger.Instance);
-        await connection.ConnectAsync().DefaultTimeout();
+        await using var cluster = await TestCluster.StartAsync(2, services => services.AddServerEvents().AddRedis($"localhost:{_tlsPort},ssl=true,name=tls-test", o =>
+        {
+            o.Prefix = "tls";
+            o.Configuration.CertificateValidation += (_, presented, _, _) => presented is not null && new X509Certificate2(presented).Thumbprint == thumbprint;
+        }), app => app.MapServerEvents("/hub"));
+        var client = await cluster.ConnectAsync(0, "home");
 
-        await connection.ExecuteAsync(RespCommand.Create("SET", "tls:key", "over tls")).DefaultTimeout();
-        Assert.Equal("over tls", (await connection.ExecuteAsync(RespCommand.Create("GET", "tls:key")).DefaultTimeout()).AsString());
-        var clients = (await connection.ExecuteAsync(RespCommand.Create("CLIENT", "LIST")).DefaultTimeout()).AsString()!;
-        Assert.Contains("name=tls-test-cmd", clients);
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.secret", "over tls").DefaultTimeout();
+
+        await client.WaitForAsync(e => e.Selector == "cmd.secret" && e.Json == "\"over tls\"");
+        await using var admin = await _server.ConnectAsync();
+        Assert.Contains("name=tls-test", (await admin.ExecuteAsync("CLIENT", "LIST")).ToString());
     }
 
     [Fact]
-    public async Task An_untrusted_certificate_fails_the_connection_with_a_clear_error()
+    public async Task An_untrusted_certificate_fails_the_start_with_a_clear_error_naming_the_endpoint()
     {
-        var options = RedisConnectionOptions.Parse($"localhost:{_tlsPort},ssl=true");
-        await using var connection = new RedisConnection(options, NullLogger.Instance);
-        var error = await Assert.ThrowsAsync<RedisConnectionException>(() => connection.ConnectAsync().DefaultTimeout());
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => TestCluster.StartAsync(1,
+            services => services.AddServerEvents().AddRedis($"localhost:{_tlsPort},ssl=true,password=hunter2,connectTimeout=2000", o => o.Prefix = "tls"),
+            app => app.MapServerEvents("/hub")).DefaultTimeout());
+        Assert.IsType<RedisConnectionException>(error);
         Assert.Contains($"localhost:{_tlsPort}", error.Message);
-        Assert.IsType<System.Security.Authentication.AuthenticationException>(error.InnerException);
+        Assert.DoesNotContain("hunter2", error.ToString());
     }
 }
