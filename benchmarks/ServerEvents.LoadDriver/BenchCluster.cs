@@ -15,10 +15,10 @@ public sealed record HostStats(double CpuMs, long AllocatedBytes, long WorkingSe
 public sealed class BenchCluster : IAsyncDisposable
 {
     private static readonly HttpClient Http = new() { Timeout = TimeSpan.FromMinutes(5) };
-    private readonly RedisServer? _redis;
+    private readonly RedisDeployment? _redis;
     private readonly RedisAdmin? _admin;
 
-    private BenchCluster(RedisServer? redis, RedisAdmin? admin, IReadOnlyList<HostProcess> hosts)
+    private BenchCluster(RedisDeployment? redis, RedisAdmin? admin, IReadOnlyList<HostProcess> hosts)
     {
         _redis = redis;
         _admin = admin;
@@ -29,7 +29,12 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public static async Task<BenchCluster> StartAsync(string backend, int servers, bool history = true)
     {
-        var redis = backend == "redis" ? await RedisServer.StartAsync() : null;
+        RedisDeployment? redis = backend switch
+        {
+            "redis" => await RedisServer.StartAsync(),
+            "cluster" => await RedisCluster.StartAsync(masters: 3),
+            _ => null,
+        };
         var hosts = new List<HostProcess>();
         RedisAdmin? admin = null;
         try
@@ -84,7 +89,7 @@ public sealed class BenchCluster : IAsyncDisposable
     {
         if (_admin is not null)
         {
-            await _admin.ExecuteAsync("CONFIG", "RESETSTAT");
+            await _admin.OnEveryMasterAsync("CONFIG", "RESETSTAT");
         }
     }
 
@@ -96,14 +101,16 @@ public sealed class BenchCluster : IAsyncDisposable
             return null;
         }
         // cmdstat_evalsha:calls=200,usec=…
-        var info = (await _admin.ExecuteAsync("INFO", "commandstats")).ToString();
+        // Summed over a cluster's masters.
+        var info = string.Join('\n', (await _admin.OnEveryMasterAsync("INFO", "commandstats")).Select(r => r.ToString()));
         return info.Split('\n', StringSplitOptions.TrimEntries)
             .Where(l => l.StartsWith("cmdstat_", StringComparison.Ordinal))
             .Select(l => (Name: l["cmdstat_".Length..l.IndexOf(':', StringComparison.Ordinal)], Calls: long.Parse(l.Split("calls=")[1].Split(',')[0], CultureInfo.InvariantCulture)))
             // Left out: the driver's own commands and StackExchange.Redis's connection housekeeping.
             .Where(c => c.Name is not ("ping" or "info" or "echo" or "hello" or "subscribe") && !c.Name.StartsWith("config", StringComparison.Ordinal)
                 && !c.Name.StartsWith("client", StringComparison.Ordinal) && !c.Name.StartsWith("cluster", StringComparison.Ordinal))
-            .ToDictionary(c => c.Name, c => c.Calls);
+            .GroupBy(c => c.Name)
+            .ToDictionary(g => g.Key, g => g.Sum(c => c.Calls));
     }
 
     /// <summary>redis-server's CPU time (user + system) in ms, from INFO cpu; null on the memory back-end.</summary>
@@ -113,7 +120,7 @@ public sealed class BenchCluster : IAsyncDisposable
         {
             return null;
         }
-        var info = (await _admin.ExecuteAsync("INFO", "cpu")).ToString();
+        var info = string.Join('\n', (await _admin.OnEveryMasterAsync("INFO", "cpu")).Select(r => r.ToString()));
         return info.Split('\n', StringSplitOptions.TrimEntries)
             .Where(l => l.StartsWith("used_cpu_sys:", StringComparison.Ordinal) || l.StartsWith("used_cpu_user:", StringComparison.Ordinal))
             .Sum(l => double.Parse(l.Split(':')[1], CultureInfo.InvariantCulture)) * 1000;
@@ -139,6 +146,11 @@ public sealed class BenchCluster : IAsyncDisposable
     {
         get
         {
+            // Another build of the bench host (the commit before a change, say) to measure against in the same sitting.
+            if (Environment.GetEnvironmentVariable("SERVEREVENTS_BENCH_HOST") is { Length: > 0 } other)
+            {
+                return other;
+            }
             // …/benchmarks/ServerEvents.LoadDriver/bin/{Configuration}/net10.0/ → the bench host built alongside.
             var framework = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar));
             var benchmarks = framework.Parent!.Parent!.Parent!.Parent!.FullName;

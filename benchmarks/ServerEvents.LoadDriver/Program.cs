@@ -4,6 +4,7 @@
 //   dotnet run -c Release --project benchmarks/ServerEvents.LoadDriver -- [--quick | --full] [--report]
 //   … -- --run kind,backend,servers,transport,subscribers,messages,rate [--run …]   (e.g. broadcast,redis,3,hub,300,2000,200)
 // --report writes docs/benchmarks.md, docs/benchmarks.json and docs/images/benchmarks.svg from the run.
+// SERVEREVENTS_BENCH_HOST=/path/to/ServerEvents.BenchHost.dll runs another build of the bench host (before/after a change).
 // Exit code: 0 when every message reached every subscriber exactly once and in order, 1 otherwise, 2 on bad arguments.
 using ServerEvents.LoadDriver;
 using ServerEvents.Tests.Fixtures;

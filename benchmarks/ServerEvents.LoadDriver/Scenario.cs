@@ -63,19 +63,19 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
         {
             throw new FormatException($"'{p[7]}': the optional eighth field can only be nohistory (servers keep no event history).");
         }
-        if (p.Length is not (7 or 8) || p[1] is not ("memory" or "redis") || p[3] is not ("hub" or "sse" or "signalr")
+        if (p.Length is not (7 or 8) || p[1] is not ("memory" or "redis" or "cluster") || p[3] is not ("hub" or "sse" or "signalr")
             || !int.TryParse(p[2], CultureInfo.InvariantCulture, out var servers) || servers < 1
             || !int.TryParse(p[4], CultureInfo.InvariantCulture, out var subscribers) || subscribers < 1
             || !int.TryParse(p[5], CultureInfo.InvariantCulture, out var messages) || messages < 1
             || !double.TryParse(p[6], CultureInfo.InvariantCulture, out var rate) || rate < 0)
         {
             throw new FormatException($"'{text}' is not kind,backend,servers,transport,subscribers,messages,rate "
-                + "[,nohistory] (e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis, transport hub|sse|signalr, rate 0 = max; "
+                + "[,nohistory] (e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis|cluster (a Redis Cluster of 3 masters), transport hub|sse|signalr, rate 0 = max; "
                 + "signalr = a bare SignalR hub, connections and memory only).");
         }
         if (p[1] == "memory" && servers != 1)
         {
-            throw new FormatException("The memory back-end serves one server; use redis for several.");
+            throw new FormatException("The memory back-end serves one server; use redis or cluster for several.");
         }
         if (p[0] is not ("broadcast" or "channels" or "users"))
         {

@@ -7,26 +7,33 @@ namespace ServerEvents.Tests.Fixtures;
 /// <c>--cluster-enabled yes</c>, joined by <c>redis-cli --cluster create</c>. Starting it fails loudly, as
 /// <see cref="RedisServer"/> does: cluster tests never skip.
 /// </summary>
-public sealed class RedisCluster : IAsyncDisposable
+public sealed class RedisCluster : RedisDeployment
 {
     private readonly DirectoryInfo _folder;
+    private readonly int _masters;
+    private readonly int _replicas;
 
-    private RedisCluster(DirectoryInfo folder, List<RedisServer> nodes)
+    private RedisCluster(DirectoryInfo folder, List<RedisServer> nodes, int masters, int replicas)
     {
         _folder = folder;
         Nodes = nodes;
+        _masters = masters;
+        _replicas = replicas;
     }
 
     public IReadOnlyList<RedisServer> Nodes { get; }
 
     /// <summary>Every node, as StackExchange.Redis takes a cluster's endpoints.</summary>
-    public string ConnectionString => string.Join(",", Nodes.Select(n => n.ConnectionString));
+    public override string ConnectionString => string.Join(",", Nodes.Select(n => n.ConnectionString));
 
-    public static async Task<RedisCluster> StartAsync(int masters = 3, int replicasPerMaster = 0)
+    /// <param name="masters">Masters, which share the slots.</param>
+    /// <param name="replicasPerMaster">Replicas of each master.</param>
+    /// <param name="extraArgs">More redis-server arguments for every node (persistence, say).</param>
+    public static async Task<RedisCluster> StartAsync(int masters = 3, int replicasPerMaster = 0, params string[] extraArgs)
     {
         var folder = Directory.CreateTempSubdirectory("redis-cluster-");
         var nodes = new List<RedisServer>();
-        var cluster = new RedisCluster(folder, nodes);
+        var cluster = new RedisCluster(folder, nodes, masters, masters * replicasPerMaster);
         try
         {
             for (var i = 0; i < masters * (1 + replicasPerMaster); i++)
@@ -35,6 +42,7 @@ public sealed class RedisCluster : IAsyncDisposable
                 [
                     "--cluster-enabled", "yes", "--cluster-config-file", Path.Combine(folder.FullName, $"nodes-{port}.conf"),
                     "--cluster-node-timeout", "2000", "--dir", folder.FullName, "--repl-diskless-sync-delay", "0",
+                    "--appendfilename", $"appendonly-{port}.aof", "--appenddirname", $"aof-{port}", .. extraArgs,
                 ]));
             }
             await RunCliAsync(["--cluster", "create", .. nodes.Select(n => n.ConnectionString), "--cluster-replicas", replicasPerMaster.ToString(), "--cluster-yes"]);
@@ -46,6 +54,24 @@ public sealed class RedisCluster : IAsyncDisposable
             await cluster.DisposeAsync();
             throw;
         }
+    }
+
+    public override async Task KillAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.KillAsync();
+        }
+    }
+
+    /// <summary>Restarts every node; they find each other again from their cluster config files.</summary>
+    public override async Task RestartAsync()
+    {
+        foreach (var node in Nodes)
+        {
+            await node.RestartAsync();
+        }
+        await WaitUntilHealthyAsync(_masters, _replicas);
     }
 
     /// <summary>The master that holds <paramref name="key"/>'s slot now.</summary>
@@ -86,7 +112,7 @@ public sealed class RedisCluster : IAsyncDisposable
         throw new InvalidOperationException($"The Redis Cluster did not become healthy ({masters} masters, {replicas} replicas): {last}");
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         foreach (var node in Nodes)
         {

@@ -9,7 +9,7 @@ namespace ServerEvents.Tests.Fixtures;
 /// A real redis-server process on a free 127.0.0.1 port, no persistence. Starting it fails loudly
 /// (binary, port and stderr in the message) when it cannot run: Redis tests never skip.
 /// </summary>
-public sealed class RedisServer : IAsyncDisposable
+public sealed class RedisServer : RedisDeployment
 {
     private readonly string[] _extraArgs;
     private Process? _process;
@@ -26,7 +26,7 @@ public sealed class RedisServer : IAsyncDisposable
 
     public int Port { get; }
 
-    public string ConnectionString => $"127.0.0.1:{Port}";
+    public override string ConnectionString => $"127.0.0.1:{Port}";
 
     public bool IsRunning => _process is { HasExited: false };
 
@@ -53,7 +53,7 @@ public sealed class RedisServer : IAsyncDisposable
     }
 
     /// <summary>Starts (again) on the same port; all data is gone, as after a real crash without persistence.</summary>
-    public async Task RestartAsync()
+    public override async Task RestartAsync()
     {
         if (IsRunning)
         {
@@ -89,11 +89,8 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A connected client of our own (for admin commands: CLIENT KILL, FLUSHALL, …); <paramref name="options"/> is appended to the connection string.</summary>
-    public Task<RedisAdmin> ConnectAsync(string options = "") => RedisAdmin.ConnectAsync(ConnectionString + options);
-
     /// <summary>Kills the process abruptly (SIGKILL) and waits for it to be gone.</summary>
-    public async Task KillAsync()
+    public override async Task KillAsync()
     {
         if (_process is { } process && !process.HasExited)
         {
@@ -102,7 +99,7 @@ public sealed class RedisServer : IAsyncDisposable
         }
     }
 
-    public async ValueTask DisposeAsync()
+    public override async ValueTask DisposeAsync()
     {
         await KillAsync();
         _process?.Dispose();
@@ -187,6 +184,9 @@ public sealed class RedisAdmin : IAsyncDisposable
     /// <summary>Runs one command on every master (the one server, outside a cluster): FLUSHALL, CLIENT KILL, INFO, ….</summary>
     public async Task<StackExchange.Redis.RedisResult[]> OnEveryMasterAsync(string command, params object[] args) =>
         await Task.WhenAll(Multiplexer.GetServers().Where(s => s.IsConnected && !s.IsReplica).Select(s => s.ExecuteAsync(command, args)));
+
+    /// <summary>The master that holds <paramref name="key"/>'s slot (the one server, outside a cluster); asks Redis, so not while it is busy.</summary>
+    public StackExchange.Redis.IServer MasterOf(string key) => Multiplexer.GetServer(Multiplexer.GetDatabase().IdentifyEndpoint(key)!);
 
     public async ValueTask DisposeAsync() => await Multiplexer.DisposeAsync();
 }

@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace ServerEvents.Tests.ScaleOut;
 
 /// <summary>
-/// Three app servers on one redis-server, hub and SSE subscribers on all of them, publishers on all of them at a
+/// Three app servers on one redis-server (or a Redis Cluster of three masters), hub and SSE subscribers on all of them, publishers on all of them at a
 /// steady rate; subscribers are dropped at random and come back to a random server with their last event id, and
 /// Redis is killed and restarted once (losing its data, or from its append-only file). Afterwards every subscriber, checked on its own, has every
 /// message exactly once, in id order — or, for a message it does not have, a reset whose window covers it.
@@ -27,15 +27,17 @@ public sealed class ChaosTests(ITestOutputHelper output)
     /// False: Redis restarts empty, so every subscriber is reset for what was in flight at the kill. True: it restarts
     /// from its append-only file, and then no subscriber may need a reset at all.
     /// </param>
+    /// <param name="onCluster">A Redis Cluster (every node killed and restarted) rather than one redis-server.</param>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task Every_subscriber_has_every_message_once_or_an_explicit_reset_through_drops_and_a_Redis_restart(bool redisKeepsItsData)
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public async Task Every_subscriber_has_every_message_once_or_an_explicit_reset_through_drops_and_a_Redis_restart(bool redisKeepsItsData, bool onCluster)
     {
         var clock = Stopwatch.StartNew();
-        await using var redis = redisKeepsItsData
-            ? await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateTempSubdirectory("redis-chaos").FullName)
-            : await RedisServer.StartAsync();
+        string[] persistence = redisKeepsItsData ? ["--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateTempSubdirectory("redis-chaos").FullName] : [];
+        await using RedisDeployment redis = onCluster ? await RedisCluster.StartAsync(masters: 3, extraArgs: persistence) : await RedisServer.StartAsync(persistence);
         var prefix = "c" + Guid.NewGuid().ToString("N")[..10];
         await using var cluster = await TestCluster.StartAsync(Servers,
             services => services.AddServerEvents().AddSseBridge().AddRedis(redis.ConnectionString, o => o.Prefix = prefix),

@@ -13,13 +13,18 @@ namespace ServerEvents.Tests.ScaleOut;
 
 /// <summary>
 /// Redis going away under three app servers: notifications buffered (and refused once the bound is reached),
-/// what each server's clients missed back-filled from the shared history, and the health check saying so.
+/// what each server's clients missed back-filled from the shared history, and the health check saying so. Run on one
+/// redis-server and on a Redis Cluster.
 /// </summary>
-[Collection(RedisTestGroup.Name)]
-[Trait("Category", "Redis")]
-public sealed class RedisOutageTests(ITestOutputHelper output)
+public abstract class RedisOutageSpecification(ITestOutputHelper output)
 {
     private readonly string _prefix = "o" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>A Redis of the test's own, started with <paramref name="args"/> on every node.</summary>
+    protected abstract Task<RedisDeployment> StartOwnRedisAsync(params string[] args);
+
+    /// <summary>A key in the slot of every key of this test's servers (the event path's master, on a cluster).</summary>
+    private string SlotKey => "{" + _prefix + "}";
 
     private Task<TestCluster> StartAsync(string connectionString, Action<RedisBackplaneOptions>? backplane = null) =>
         TestCluster.StartAsync(3, services =>
@@ -39,7 +44,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     [Fact]
     public async Task Events_published_while_pubsub_is_cut_are_back_filled_once_in_order_on_every_server()
     {
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         await using var cluster = await StartAsync(ownRedis.ConnectionString);
         var clients = new List<TestClient>();
         for (var server = 0; server < 3; server++)
@@ -64,7 +69,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
             await Task.Delay(250);
             // Redis counts a connection as pub/sub only once it has subscribed again: wait for all three.
             await Eventually.TrueAsync(() => Task.FromResult(Enumerable.Range(0, 3).All(s => cluster[s].Services.GetRequiredService<RedisBackplane>().InboxLive)), "a server did not read its inbox again");
-            var killed = (long)await admin.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub");
+            var killed = (await admin.OnEveryMasterAsync("CLIENT", "KILL", "TYPE", "pubsub")).Sum(r => (long)r);
             output.WriteLine($"cut {cut}: killed {killed} pub/sub connections");
             Assert.True(killed >= 3, $"only {killed} pub/sub connections killed");
         }
@@ -88,7 +93,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     {
         // Server 2's pub/sub loop writes every event to 40 local connections while two publishers go flat out, so
         // it falls behind: a resume's history read (command connection) returns events its live stream delivers later.
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         await using var cluster = await TestCluster.StartAsync(3,
             services => services.AddServerEvents(o => o.HistoryPerTarget = 100_000).AddRedis(ownRedis.ConnectionString, o => o.Prefix = _prefix),
             app => app.MapServerEvents("/hub"));
@@ -126,7 +131,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     public async Task Notifies_Redis_answers_BUSY_to_are_buffered_and_go_out_once_it_is_free()
     {
         // A long script makes Redis answer BUSY to everyone else after 50 ms: the publish did not run, so it waits.
-        await using var ownRedis = await RedisServer.StartAsync("--busy-reply-threshold", "50");
+        await using var ownRedis = await StartOwnRedisAsync("--busy-reply-threshold", "50");
         await using var cluster = await StartAsync(ownRedis.ConnectionString);
         var clients = new List<TestClient>();
         for (var server = 0; server < 3; server++)
@@ -135,13 +140,14 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         }
         await using var blocking = await ownRedis.ConnectAsync(",syncTimeout=30000,asyncTimeout=30000");
         await using var admin = await ownRedis.ConnectAsync();
-        var script = blocking.ExecuteAsync("EVAL", "local i = 0 while true do i = i + 1 end", "0");
+        var master = admin.MasterOf(SlotKey);
+        var script = blocking.Multiplexer.GetDatabase().ScriptEvaluateAsync("local i = 0 while true do i = i + 1 end", [SlotKey]);
         await Task.Delay(200);
 
         await cluster.Api(1).NotifyChannelAsync("home", "cmd.busy", 1).DefaultTimeout();
         await cluster.Api(1).NotifyChannelAsync("home", "cmd.busy", 2).DefaultTimeout();
         Assert.Equal(2, cluster[1].Services.GetRequiredService<RedisBackplane>().Buffer.Count);
-        await admin.ExecuteAsync("SCRIPT", "KILL");
+        await master.ExecuteAsync("SCRIPT", "KILL");
         await Assert.ThrowsAsync<RedisServerException>(() => script.WaitAsync(TimeSpan.FromSeconds(10)));
 
         foreach (var client in clients)
@@ -155,7 +161,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     [Fact]
     public async Task Notifies_made_while_Redis_is_down_are_buffered_up_to_the_bound_then_refused_and_health_says_so()
     {
-        await using var ownRedis = await RedisServer.StartAsync("--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateTempSubdirectory("redis-aof").FullName);
+        await using var ownRedis = await StartOwnRedisAsync("--appendonly", "yes", "--appendfsync", "always", "--dir", Directory.CreateTempSubdirectory("redis-aof").FullName);
         await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.MaxBufferedNotifications = 3);
         var clients = new List<TestClient>();
         for (var server = 0; server < 3; server++)
@@ -212,7 +218,7 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
     public async Task A_client_result_call_waiting_for_another_servers_answer_fails_when_pubsub_is_lost()
     {
         // The answer would come on the caller's pub/sub connection: once that is gone, the call ends with why.
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         await using var cluster = await StartAsync(ownRedis.ConnectionString);
         var client = await cluster.ConnectAsync(0, "home");
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -225,10 +231,23 @@ public sealed class RedisOutageTests(ITestOutputHelper output)
         await reached.Task.DefaultTimeout();
         await using var admin = await ownRedis.ConnectAsync();
 
-        await admin.ExecuteAsync("CLIENT", "KILL", "TYPE", "pubsub").DefaultTimeout();
+        await admin.OnEveryMasterAsync("CLIENT", "KILL", "TYPE", "pubsub").DefaultTimeout();
 
         var error = await Assert.ThrowsAsync<IOException>(() => waiting.DefaultTimeout());
         Assert.Contains("inbox at Redis", error.Message);
         Assert.Contains(client.Id, error.Message);
     }
+}
+
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisOutageTests(ITestOutputHelper output) : RedisOutageSpecification(output)
+{
+    protected override async Task<RedisDeployment> StartOwnRedisAsync(params string[] args) => await RedisServer.StartAsync(args);
+}
+
+[Trait("Category", "RedisCluster")]
+public sealed class RedisClusterOutageTests(ITestOutputHelper output) : RedisOutageSpecification(output)
+{
+    protected override async Task<RedisDeployment> StartOwnRedisAsync(params string[] args) => await RedisCluster.StartAsync(masters: 3, extraArgs: args);
 }

@@ -11,15 +11,19 @@ using Xunit.Abstractions;
 namespace ServerEvents.Tests.ScaleOut;
 
 /// <summary>
-/// What only several app servers on one redis-server can show: cross-server control, presence that
-/// agrees everywhere, a killed server swept by the survivors, a Redis restart survived without an app
-/// restart, and the Redis cost of a notify.
+/// What only several app servers on one Redis can show: cross-server control, presence that agrees everywhere, a
+/// killed server swept by the survivors, a Redis restart survived without an app restart, and the Redis cost of a
+/// notify. Run on one redis-server and on a Redis Cluster.
 /// </summary>
-[Collection(RedisTestGroup.Name)]
-[Trait("Category", "Redis")]
-public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper output)
+public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
 {
     private readonly string _prefix = "s" + Guid.NewGuid().ToString("N")[..10];
+
+    /// <summary>The Redis the test collection shares.</summary>
+    protected abstract string SharedConnectionString { get; }
+
+    /// <summary>A Redis of the test's own (to kill, restart or flush).</summary>
+    protected abstract Task<RedisDeployment> StartOwnRedisAsync();
 
     private Task<TestCluster> StartAsync(string connectionString, Action<ServerEventsOptions>? configure = null, Action<RedisBackplaneOptions>? backplane = null) =>
         TestCluster.StartAsync(3, services => services.AddServerEvents(configure).AddRedis(connectionString, o =>
@@ -31,7 +35,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Every_notify_target_crosses_servers()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString);
+        await using var cluster = await StartAsync(SharedConnectionString);
         // The same user, session and channel on all three servers.
         var clients = new List<TestClient>();
         for (var server = 0; server < 3; server++)
@@ -74,7 +78,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [InlineData("ConnectionStrings:Redis")]
     public async Task One_configuration_value_switches_servers_to_redis(string key)
     {
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         var configured = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { [key] = ownRedis.ConnectionString }).Build();
         await using var cluster = await TestCluster.StartAsync(2, services => services.AddServerEvents().AddRedisFromConfiguration(configured), app => app.MapServerEvents("/hub"));
         var client = await cluster.ConnectAsync(0, "home");
@@ -98,7 +102,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Multi_group_and_multi_user_sends_reach_members_on_every_server()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString);
+        await using var cluster = await StartAsync(SharedConnectionString);
         var inA = await cluster.ConnectAsync(0, "a", user: "u1;una");
         var inB = await cluster.ConnectAsync(2, "b", user: "u2;ugo");
         var outside = await cluster.ConnectAsync(1, "c", user: "u3;ulf");
@@ -118,7 +122,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task One_servers_concurrent_notifies_reach_every_client_in_id_order()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString);
+        await using var cluster = await StartAsync(SharedConnectionString);
         var local = await cluster.ConnectAsync(0, "home");
         var remote = await cluster.ConnectAsync(1, "home");
         var api = cluster.Api(0);
@@ -138,7 +142,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Presence_and_counts_agree_on_every_server()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString);
+        await using var cluster = await StartAsync(SharedConnectionString);
         var clients = new List<TestClient>();
         for (var i = 0; i < 9; i++)
         {
@@ -176,7 +180,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Unsubscribe_and_unregister_work_from_a_server_that_does_not_own_the_connection()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString);
+        await using var cluster = await StartAsync(SharedConnectionString);
         var target = await cluster.ConnectAsync(0, "home,news");
         var watcher = await cluster.ConnectAsync(2, "home,news");
 
@@ -205,7 +209,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Group_change_for_a_connection_no_server_owns_fails_fast_with_a_clear_error()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString);
+        await using var cluster = await StartAsync(SharedConnectionString);
         var groups = cluster[0].HubContext<ServerEventsHub>().Groups;
 
         var clock = Stopwatch.StartNew();
@@ -227,13 +231,13 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     {
         var housekeeping = TimeSpan.FromMilliseconds(500);
         var idle = TimeSpan.FromSeconds(10);
-        await using var cluster = await StartAsync(redis.ConnectionString, o =>
+        await using var cluster = await StartAsync(SharedConnectionString, o =>
         {
             o.HouseKeepingInterval = housekeeping;
             o.IdleTimeout = idle;
         });
         await using var doomed = await HostProcess.StartAsync(
-            $"--redis={redis.ConnectionString}", $"--prefix={_prefix}", $"--housekeeping={housekeeping}", $"--idle={idle}");
+            $"--redis={SharedConnectionString}", $"--prefix={_prefix}", $"--housekeeping={housekeeping}", $"--idle={idle}");
         var survivor = await cluster.ConnectAsync(0, "home");
         var victims = new List<TestClient>();
         for (var i = 0; i < 3; i++)
@@ -272,7 +276,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Redis_restart_resumes_delivery_on_every_server_and_rebuilds_presence()
     {
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         await using var cluster = await StartAsync(ownRedis.ConnectionString);
         var clients = new List<TestClient>();
         for (var server = 0; server < 3; server++)
@@ -376,7 +380,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task Data_lost_without_a_reconnect_is_rewritten_by_housekeeping()
     {
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.HouseKeepingInterval = TimeSpan.FromMilliseconds(300));
         var clients = new List<TestClient>();
         for (var server = 0; server < 3; server++)
@@ -386,7 +390,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
         await using var admin = await ownRedis.ConnectAsync();
 
         // FLUSHALL keeps every connection up: only the missing liveness keys tell the servers.
-        await admin.ExecuteAsync("FLUSHALL").DefaultTimeout();
+        await admin.OnEveryMasterAsync("FLUSHALL").DefaultTimeout();
 
         await Eventually.TrueAsync(async () => (await cluster.Api(0).GetAllSubscriptionInfosAsync()).Count == 3, "presence was not rewritten");
         Assert.Equal(3, (await cluster.Api(1).GetChannelCountsAsync().DefaultTimeout())["home"]);
@@ -397,7 +401,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task A_notify_costs_the_same_redis_commands_for_3_and_for_100_subscribers_on_three_servers()
     {
-        await using var ownRedis = await RedisServer.StartAsync();
+        await using var ownRedis = await StartOwnRedisAsync();
         // Housekeeping far apart so that only notifies run commands during the measurement.
         await using var cluster = await StartAsync(ownRedis.ConnectionString, o => o.HouseKeepingInterval = TimeSpan.FromMinutes(10));
         await using var admin = await ownRedis.ConnectAsync();
@@ -432,12 +436,12 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
             {
                 await cluster.Api(server).NotifyChannelAsync(channel, "cmd.warmup", 0).DefaultTimeout();
             }
-            await admin.ExecuteAsync("CONFIG", "RESETSTAT").DefaultTimeout();
+            await admin.OnEveryMasterAsync("CONFIG", "RESETSTAT").DefaultTimeout();
             for (var i = 1; i <= notifies; i++)
             {
                 await cluster.Api(i).NotifyChannelAsync(channel, "cmd.count", i).DefaultTimeout();
             }
-            var stats = (await admin.ExecuteAsync("INFO", "commandstats").DefaultTimeout()).ToString();
+            var stats = string.Join("\n", (await admin.OnEveryMasterAsync("INFO", "commandstats").DefaultTimeout()).Select(r => r.ToString()));
             foreach (var client in clients)
             {
                 await client.WaitForAsync(e => e.Selector == "cmd.count" && e.Json == notifies.ToString());
@@ -451,7 +455,7 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
     [Fact]
     public async Task A_client_that_stops_reading_is_closed_and_does_not_hold_up_the_others()
     {
-        await using var cluster = await StartAsync(redis.ConnectionString, backplane: o => o.MaxPendingWritesPerConnection = 50);
+        await using var cluster = await StartAsync(SharedConnectionString, backplane: o => o.MaxPendingWritesPerConnection = 50);
         var fast = new[] { await cluster.ConnectAsync(0, "home"), await cluster.ConnectAsync(0, "home") };
         using var stuck = new ClientWebSocket();
         await stuck.ConnectAsync(new Uri(cluster.HubUrl(0, "channels=home").ToString().Replace("http", "ws", StringComparison.Ordinal)), CancellationToken.None).DefaultTimeout();
@@ -499,11 +503,30 @@ public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper out
             }
             var name = line["cmdstat_".Length..line.IndexOf(':', StringComparison.Ordinal)];
             var calls = line.Split(':', 2)[1].Split(',').First(p => p.StartsWith("calls=", StringComparison.Ordinal))["calls=".Length..];
-            result[name] = long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
+            // Summed over a cluster's masters.
+            result[name] = result.GetValueOrDefault(name) + long.Parse(calls, System.Globalization.CultureInfo.InvariantCulture);
         }
         return result;
     }
 
     private static string Describe(Dictionary<string, double> perNotify) =>
         $"{perNotify.Values.Sum():0.##} commands per notify ({string.Join(", ", perNotify.OrderBy(c => c.Key).Select(c => $"{c.Key} {c.Value:0.##}"))})";
+}
+
+[Collection(RedisTestGroup.Name)]
+[Trait("Category", "Redis")]
+public sealed class RedisScaleOutTests(RedisFixture redis, ITestOutputHelper output) : RedisScaleOutSpecification(output)
+{
+    protected override string SharedConnectionString => redis.ConnectionString;
+
+    protected override async Task<RedisDeployment> StartOwnRedisAsync() => await RedisServer.StartAsync();
+}
+
+[Collection(RedisClusterTestGroup.Name)]
+[Trait("Category", "RedisCluster")]
+public sealed class RedisClusterScaleOutTests(RedisClusterFixture redis, ITestOutputHelper output) : RedisScaleOutSpecification(output)
+{
+    protected override string SharedConnectionString => redis.ConnectionString;
+
+    protected override async Task<RedisDeployment> StartOwnRedisAsync() => await RedisCluster.StartAsync(masters: 3);
 }
