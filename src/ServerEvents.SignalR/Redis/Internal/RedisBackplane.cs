@@ -120,6 +120,9 @@ internal sealed class RedisBackplane : IAsyncDisposable
         // must fail at once rather than wait in the client's own backlog until they time out.
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= "server-events";
+        // Reads complete on the .NET thread pool rather than on the client's own dedicated threads, which on a busy
+        // app server spin and compete with it for cores (measured: see docs/performance.md).
+        options.SocketManager ??= SocketManager.ThreadPool;
         return await ConnectionMultiplexer.ConnectAsync(options);
     }
 
