@@ -74,7 +74,7 @@ catch (Exception ex) when (ex is IOException or SocketException or AddressInUseE
     Console.Error.WriteLine($"chathub: port {settings.Port} is already in use; choose another with --port.");
     return 3;
 }
-catch (RedisConnectionException ex)
+catch (Exception ex) when (ex is RedisUnreachableException or RedisConnectionException)
 {
     Console.Error.WriteLine($"chathub: cannot reach Redis: {ex.Message}");
     return 4;

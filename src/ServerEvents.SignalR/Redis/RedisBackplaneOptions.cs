@@ -36,8 +36,8 @@ public sealed class RedisBackplaneOptions
 
     /// <summary>
     /// Notifications accepted while Redis is unreachable, to be published in order once it is back; the next one
-    /// beyond this fails at once with a <see cref="RedisConnectionException"/> whose <c>CommandStatus</c> is
-    /// <see cref="CommandStatus.WaitingToBeSent"/>. 0 fails every notification at once while Redis is down.
+    /// beyond this fails at once with a <see cref="RedisUnreachableException"/>. 0 fails every notification at once
+    /// while Redis is down.
     /// </summary>
     public int MaxBufferedNotifications { get; set; } = 10_000;
 }

@@ -175,7 +175,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         }
         catch (TimeoutException)
         {
-            throw RedisErrors.Unsent($"Cannot join '{joining}': this server's inbox at Redis {_backplane.EndPoint} is not being read (connection lost).");
+            throw new RedisUnreachableException($"Cannot join '{joining}': this server's inbox at Redis {_backplane.EndPoint} is not being read (connection lost).");
         }
     }
 

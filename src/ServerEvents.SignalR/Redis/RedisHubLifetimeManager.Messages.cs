@@ -74,13 +74,13 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         catch (Exception ex) when (RedisErrors.IsUnsent(ex))
         {
             // Redis is unreachable and this one never reached it: keep it for when Redis is back.
-            TryBuffer(routes, streams, body, evenIfEmpty: true, (RedisException?)(ex as RedisConnectionException) ?? RedisErrors.Unsent(ex.Message, ex));
+            TryBuffer(routes, streams, body, evenIfEmpty: true, ex);
             return;
         }
         catch (RedisServerException ex) when (RedisErrors.IsTransient(ex))
         {
             // Redis answered that it cannot run scripts yet (loading, failing over): it did not run either.
-            TryBuffer(routes, streams, body, evenIfEmpty: true, RedisErrors.Unsent(ex.Message, ex));
+            TryBuffer(routes, streams, body, evenIfEmpty: true, ex);
             return;
         }
         // Done once this server has queued it for its own recipients too (see DeliveryWatermark) — unless its inbox is
@@ -110,9 +110,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 
     /// <summary>
     /// Queues a notification behind those waiting for Redis (or, with <paramref name="evenIfEmpty"/>, as the first one);
-    /// false when none wait. A full buffer refuses it with <paramref name="cause"/>'s error, marked unsent.
+    /// false when none wait. A full buffer refuses it with a <see cref="RedisUnreachableException"/> (its cause inside).
     /// </summary>
-    private bool TryBuffer(string[] routes, string[] streams, byte[] body, bool evenIfEmpty, RedisException? cause)
+    private bool TryBuffer(string[] routes, string[] streams, byte[] body, bool evenIfEmpty, Exception? cause)
     {
         var buffer = _backplane.Buffer;
         switch (buffer.TryAdd(sequence => new BufferedNotification(routes, streams, body, (string)_keys.PublishToken(_serverId, sequence)!), evenIfEmpty))
@@ -126,10 +126,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             case BufferResult.Queued:
                 return true;
             default:
-                throw buffer.Capacity == 0 && cause is not null
-                    ? cause
-                    : RedisErrors.Unsent(
-                        $"Redis at {_backplane.EndPoint} is unreachable and {buffer.Capacity} notifications already wait for it " +
+                throw new RedisUnreachableException(buffer.Capacity == 0
+                    ? $"Redis at {_backplane.EndPoint} is unreachable and notifications are not buffered (RedisBackplaneOptions.MaxBufferedNotifications is 0): this one was not sent."
+                    : $"Redis at {_backplane.EndPoint} is unreachable and {buffer.Capacity} notifications already wait for it " +
                         "(RedisBackplaneOptions.MaxBufferedNotifications): this one was not sent.", cause);
         }
     }

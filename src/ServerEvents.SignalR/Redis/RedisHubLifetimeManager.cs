@@ -350,7 +350,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             {
                 return await multiplexer.GetSubscriber().SubscribeAsync(_backplane.Inbox(_serverId)).WaitAsync(cancellationToken);
             }
-            catch (RedisConnectionException ex) when (RedisErrors.IsUnsent(ex) && DateTime.UtcNow < deadline)
+            catch (Exception ex) when (RedisErrors.IsUnsent(ex) && DateTime.UtcNow < deadline)
             {
                 await Task.Delay(20, cancellationToken);
             }

@@ -67,7 +67,8 @@ public sealed class RedisTlsTests : IAsyncLifetime
         var error = await Assert.ThrowsAnyAsync<Exception>(() => TestCluster.StartAsync(1,
             services => services.AddServerEvents().AddRedis($"localhost:{_tlsPort},ssl=true,password=hunter2,connectTimeout=2000", o => o.Prefix = "tls"),
             app => app.MapServerEvents("/hub")).DefaultTimeout());
-        Assert.IsType<RedisConnectionException>(error);
+        Assert.IsType<RedisUnreachableException>(error);
+        Assert.IsType<RedisConnectionException>(error.InnerException);
         Assert.Contains($"localhost:{_tlsPort}", error.Message);
         Assert.DoesNotContain("hunter2", error.ToString());
     }

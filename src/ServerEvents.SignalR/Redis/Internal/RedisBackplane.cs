@@ -59,7 +59,10 @@ internal sealed class RedisBackplane : IAsyncDisposable
     /// </summary>
     public RedisChannel Inbox(string serverId) => RedisChannel.Sharded((string)Keys.Inbox(serverId)!);
 
-    /// <summary>Connects the first time; throws <see cref="RedisConnectionException"/> if Redis is unreachable or too old.</summary>
+    /// <summary>
+    /// Connects the first time; throws <see cref="RedisUnreachableException"/> if Redis is unreachable, and
+    /// <see cref="NotSupportedException"/> if it is older than 7.0.
+    /// </summary>
     public async ValueTask EnsureConnectedAsync(CancellationToken cancellationToken = default)
     {
         if (Volatile.Read(ref _multiplexer) is not null)
@@ -88,7 +91,7 @@ internal sealed class RedisBackplane : IAsyncDisposable
                 catch (RedisConnectionException ex)
                 {
                     // StackExchange.Redis's own message does not say where it tried.
-                    throw new RedisConnectionException(ex.FailureType, $"Cannot connect to Redis at {EndPoint}: {ex.Message}", ex);
+                    throw new RedisUnreachableException($"Cannot connect to Redis at {EndPoint}: {ex.Message}", ex);
                 }
                 _owned = true;
             }
@@ -120,9 +123,6 @@ internal sealed class RedisBackplane : IAsyncDisposable
         // must fail at once rather than wait in the client's own backlog until they time out.
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= "server-events";
-        // Reads complete on the .NET thread pool rather than on the client's own dedicated threads, which on a busy
-        // app server spin and compete with it for cores (measured: see docs/performance.md).
-        options.SocketManager ??= SocketManager.ThreadPool;
         return await ConnectionMultiplexer.ConnectAsync(options);
     }
 
@@ -141,8 +141,7 @@ internal sealed class RedisBackplane : IAsyncDisposable
     {
         if (version < Required)
         {
-            throw new RedisConnectionException(ConnectionFailureType.UnableToConnect,
-                $"Redis at {endPoint} is version {version}: Server Events needs Redis 7.0 or later.");
+            throw new NotSupportedException($"Redis at {endPoint} is version {version}: Server Events needs Redis 7.0 or later.");
         }
     }
 

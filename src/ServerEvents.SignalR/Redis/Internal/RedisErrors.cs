@@ -12,6 +12,7 @@ internal static class RedisErrors
         RedisConnectionException c => c.CommandStatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog
             || c.FailureType is ConnectionFailureType.UnableToConnect or ConnectionFailureType.UnableToResolvePhysicalConnection,
         RedisTimeoutException t => t.Commandstatus is CommandStatus.WaitingToBeSent or CommandStatus.WaitingInBacklog,
+        RedisUnreachableException => true,
         _ => false,
     };
 
@@ -25,9 +26,5 @@ internal static class RedisErrors
         || ex.Message.StartsWith("TRYAGAIN", StringComparison.Ordinal) || ex.Message.StartsWith("CLUSTERDOWN", StringComparison.Ordinal);
 
     /// <summary>Any failure to get an answer from Redis (as opposed to a bug of ours).</summary>
-    public static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException;
-
-    /// <summary>A connection failure for something that was never sent: callers may buffer or retry it.</summary>
-    public static RedisConnectionException Unsent(string message, Exception? inner = null) =>
-        new(ConnectionFailureType.UnableToConnect, message, inner, CommandStatus.WaitingToBeSent);
+    public static bool IsRedisFailure(Exception ex) => ex is RedisException or TimeoutException or RedisUnreachableException;
 }
