@@ -243,6 +243,50 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
 public sealed class RedisOutageTests(ITestOutputHelper output) : RedisOutageSpecification(output)
 {
     protected override async Task<RedisDeployment> StartOwnRedisAsync(params string[] args) => await RedisServer.StartAsync(args);
+
+    /// <summary>
+    /// redis-server stopped (SIGSTOP), its sockets open: a half-open Redis, which answers nothing. A short stall only
+    /// delays; a long one fails the notify within the command timeout instead of hanging it; either way delivery is
+    /// back once Redis is, and nothing arrives twice. (One server only: a stopped cluster master is failed over.)
+    /// </summary>
+    [Fact]
+    public async Task A_Redis_that_answers_slowly_or_not_at_all_delays_or_fails_notifies_within_the_timeout()
+    {
+        await using var redis = await RedisServer.StartAsync();
+        await using var cluster = await TestCluster.StartAsync(2,
+            services => services.AddServerEvents().AddRedis(redis.ConnectionString + ",syncTimeout=2000,asyncTimeout=2000", o => o.Prefix = "slow"),
+            app => app.MapServerEvents("/hub"));
+        var client = await cluster.ConnectAsync(0, "home");
+
+        Signal(redis, "STOP");
+        var slow = cluster.Api(1).NotifyChannelAsync("home", "cmd.slow", 1);
+        await Task.Delay(800);
+        Signal(redis, "CONT");
+        await slow.DefaultTimeout();
+        await client.WaitForAsync(e => e.Selector == "cmd.slow");
+
+        Signal(redis, "STOP");
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var stalled = cluster.Api(1).NotifyChannelAsync("home", "cmd.stalled", 2);
+        var error = await Assert.ThrowsAnyAsync<Exception>(() => stalled.WaitAsync(TimeSpan.FromSeconds(10)));
+        Assert.True(error is RedisTimeoutException, $"after {clock.ElapsedMilliseconds} ms: {error}");
+        Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(6));
+        Signal(redis, "CONT");
+
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.after", 3).DefaultTimeout();
+        var events = (await client.BarrierAsync(cluster.Api(0))).Where(e => e.Selector.StartsWith("cmd.", StringComparison.Ordinal) && e.Selector is not ("cmd.onConnect" or "cmd.onJoin")).ToList();
+        Assert.Equal(events.Count, events.Select(e => e.EventId).Distinct().Count());
+        Assert.Single(events, e => e.Selector == "cmd.slow");
+        Assert.Single(events, e => e.Selector == "cmd.after");
+        // The stalled one was sent before the timeout: Redis ran it when it woke, or not — never twice.
+        Assert.InRange(events.Count(e => e.Selector == "cmd.stalled"), 0, 1);
+    }
+
+    private static void Signal(RedisServer redis, string signal)
+    {
+        using var kill = System.Diagnostics.Process.Start("kill", ["-" + signal, redis.ProcessId!.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+        kill.WaitForExit();
+    }
 }
 
 [Trait("Category", "RedisCluster")]

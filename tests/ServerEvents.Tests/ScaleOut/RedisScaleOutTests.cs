@@ -453,6 +453,53 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task A_groups_last_local_member_leaving_while_another_joins_keeps_the_server_on_the_route()
+    {
+        await using var cluster = await StartAsync(SharedConnectionString);
+        var leaver = await cluster.ConnectAsync(1, "lobby");
+        var joiner = await cluster.ConnectAsync(1, "lobby");
+        for (var round = 0; round < 30; round++)
+        {
+            var room = $"room{round}";
+            await cluster.Api(1).SubscribeToChannelsAsync(leaver.Id, [room]).DefaultTimeout();
+            // The route's removal (last member out) races its addition (first member in) on the same server.
+            await Task.WhenAll(
+                cluster.Api(1).UnsubscribeFromChannelsAsync(leaver.Id, [room]),
+                cluster.Api(1).SubscribeToChannelsAsync(joiner.Id, [room])).DefaultTimeout();
+
+            await cluster.Api(0).NotifyChannelAsync(room, "cmd.round", round).DefaultTimeout();
+            await joiner.WaitForAsync(e => e.Selector == "cmd.round" && e.Channel == room);
+        }
+        var leaverRounds = (await leaver.BarrierAsync(cluster.Api(2))).Count(e => e.Selector == "cmd.round");
+        Assert.Equal(0, leaverRounds);
+    }
+
+    [Fact]
+    public async Task Events_in_flight_while_a_member_leaves_reach_the_others_all_and_the_leaver_a_prefix()
+    {
+        await using var cluster = await StartAsync(SharedConnectionString);
+        var stayer = await cluster.ConnectAsync(2, "busy");
+        var leaver = await cluster.ConnectAsync(2, "busy");
+        const int Notifies = 300;
+        var publisher = Task.Run(async () =>
+        {
+            for (var i = 0; i < Notifies; i++)
+            {
+                await cluster.Api(i).NotifyChannelAsync("busy", "cmd.n", i);
+            }
+        });
+        await leaver.WaitForAsync(e => e.Selector == "cmd.n" && e.Json == "50");
+        await cluster.Api(0).UnsubscribeFromChannelsAsync(leaver.Id, ["busy"]).DefaultTimeout();
+        await publisher.DefaultTimeout();
+
+        var stayed = (await stayer.BarrierAsync(cluster.Api(0))).Where(e => e.Selector == "cmd.n").Select(e => int.Parse(e.Json)).ToList();
+        Assert.Equal(Enumerable.Range(0, Notifies), stayed);
+        var left = (await leaver.BarrierAsync(cluster.Api(0))).Where(e => e.Selector == "cmd.n").Select(e => int.Parse(e.Json)).ToList();
+        Assert.Equal(Enumerable.Range(0, left.Count), left);
+        Assert.InRange(left.Count, 51, Notifies - 1);
+    }
+
+    [Fact]
     public async Task A_client_that_stops_reading_is_closed_and_does_not_hold_up_the_others()
     {
         await using var cluster = await StartAsync(SharedConnectionString, backplane: o => o.MaxPendingWritesPerConnection = 50);
