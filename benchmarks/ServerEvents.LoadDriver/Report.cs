@@ -165,8 +165,9 @@ public static class Report
     {
         var results = sections.Select(r => r.Result).ToList();
         var throughput = new SvgChart("Broadcast at max rate", "subscribers", "delivered messages/s", logY: false);
-        string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd"];
-        var maxRate = sections.Where(r => r.Section is Suites.MaxRate or Suites.Transports && r.Result.Scenario is { Rate: 0, History: true }).Select(r => r.Result)
+        string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"];
+        var maxRate = sections.Where(r => (r.Section is Suites.MaxRate or Suites.Transports || (r.Section is Suites.Cluster && r.Result.Scenario.Backend == "cluster"))
+                && r.Result.Scenario is { Rate: 0, History: true, Kind: "broadcast" }).Select(r => r.Result)
             .GroupBy(r => $"{r.Scenario.Backend}, {r.Scenario.Servers} server{(r.Scenario.Servers > 1 ? "s" : "")}, {r.Scenario.Transport}").ToList();
         for (var i = 0; i < maxRate.Count; i++)
         {

@@ -16,6 +16,7 @@ public static class Suites
     public const string Targeted = "Small channels and user-targeted notifies";
     public const string Idle = "Idle connections";
     public const string History = "History on and off";
+    public const string Cluster = "Redis Cluster";
 
     public static IReadOnlyList<SuiteEntry> Quick { get; } =
     [
@@ -27,6 +28,7 @@ public static class Suites
         .. TargetedRuns(300),
         .. HistoryRuns(300, maxRateMessages: 2000, fixedRateMessages: 1200, runs: 1),
         .. IdleRuns(1500, 20),
+        .. ClusterRuns(300, maxRateMessages: 2000, fixedRateMessages: 1200, runs: 1),
     ];
 
     public static IReadOnlyList<SuiteEntry> Full { get; } =
@@ -39,6 +41,7 @@ public static class Suites
         .. TargetedRuns(1000),
         .. HistoryRuns(300, maxRateMessages: 5000, fixedRateMessages: 3000, runs: 3),
         .. IdleRuns(10_000, 20),
+        .. ClusterRuns(1000, maxRateMessages: 2000, fixedRateMessages: 900, runs: 3),
     ];
 
     /// <summary>What a reader of each section should know about how its rows were taken.</summary>
@@ -54,6 +57,8 @@ public static class Suites
         [History] = "The same runs with the event history (`HistoryPerTarget`, 1,000 by default, and `HistoryMaxAge`, 1 hour) switched off "
             + "(`HistoryPerTarget = 0`): what keeping every event resumable costs. On Redis the history is written by the publish script "
             + "itself (`XADD` to the target's stream, trimmed by count and age), so it adds commands inside the same round trip, not round trips.",
+        [Cluster] = "The same three servers on a local Redis Cluster of three masters (no replicas) instead of one redis-server: every key "
+            + "of one prefix shares a hash tag, so the whole event path runs on the one master that holds that slot; Redis CPU is summed over the masters.",
         [Idle] = "Connections measured for memory (live managed heap after full collections, and RSS, between a warm-up batch and all "
             + "connections), then a few notifies at 2/s prove that every connection is live. `signalr` is a bare SignalR hub on the "
             + "same server — no Server Events — as the reference for what SignalR and Kestrel cost per connection.",
@@ -95,6 +100,14 @@ public static class Suites
             new(History, new("broadcast", "redis", 3, "hub", subscribers, maxRateMessages, 0, History: history), runs),
             new(History, new("broadcast", "redis", 3, "hub", subscribers, fixedRateMessages, 200, History: history)),
         });
+
+    private static IEnumerable<SuiteEntry> ClusterRuns(int subscribers, int maxRateMessages, int fixedRateMessages, int runs) =>
+    [
+        new(Cluster, new("broadcast", "redis", 3, "hub", subscribers, maxRateMessages, 0), runs),
+        new(Cluster, new("broadcast", "cluster", 3, "hub", subscribers, maxRateMessages, 0), runs),
+        new(Cluster, new("broadcast", "cluster", 3, "hub", 300, fixedRateMessages, 200)),
+        new(Cluster, new("users", "cluster", 3, "hub", 300, 300 * 50, 0)),
+    ];
 
     private static IEnumerable<SuiteEntry> TargetedRuns(int subscribers) =>
     [
