@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using Microsoft.AspNetCore.SignalR;
 using ServerEvents.History;
@@ -16,12 +15,6 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     // Connections held since the pub/sub connection was lost, each with the mark it resumes after.
     private readonly Dictionary<LocalConnection, long> _awaitingBackfill = [];
     private int _losses;
-    private readonly ConcurrentDictionary<long, TaskCompletionSource> _probes = new();
-    private long _lastProbe;
-    private int _recovering;
-    private readonly Lock _inboxGate = new();
-    // Completed while the inbox is read; a new, pending one from a loss until the recovery's probe came through.
-    private TaskCompletionSource _inboxRead = Read();
 
     /// <inheritdoc />
     public async Task<Replay> JoinAndReplayAsync(string connectionId, IReadOnlyList<string> groups, long lastEventId, CancellationToken cancellationToken)
@@ -68,155 +61,6 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             }
         }
         return replay;
-    }
-
-    /// <summary>
-    /// Redis data loss seen by housekeeping (this server's liveness key was gone): routes may be gone too, so what is
-    /// sent may no longer reach this server. Handled as a lost inbox: hold, write the routes again, probe, back-fill.
-    /// </summary>
-    internal void OnRedisDataLost() => InboxLost();
-
-    private void OnConnectionFailed(object? sender, ConnectionFailedEventArgs e)
-    {
-        if (e.ConnectionType == ConnectionType.Subscription)
-        {
-            InboxLost();
-        }
-    }
-
-    /// <summary>
-    /// What is sent to this server's inbox may not be arriving (its connection failed) or did not arrive (a gap in its
-    /// sequence): hold every local connection and recover in the background.
-    /// </summary>
-    private void InboxLost()
-    {
-        lock (_inboxGate)
-        {
-            _backplane.InboxLive = false;
-            if (_inboxRead.Task.IsCompleted)
-            {
-                _inboxRead = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-        }
-        OnPubSubLost();
-        if (Interlocked.Exchange(ref _recovering, 1) == 0)
-        {
-            _ = Task.Run(RecoverAsync);
-        }
-    }
-
-    /// <summary>
-    /// Until this server reads its inbox again: writes its routes again (Redis may have lost them), sends itself a probe
-    /// and waits for it — once it arrives, everything sent from then on arrives too — then back-fills the held connections.
-    /// </summary>
-    private async Task RecoverAsync()
-    {
-        var delay = DrainRetryDelay;
-        while (!_disposed.IsCancellationRequested)
-        {
-            var losses = Volatile.Read(ref _losses);
-            try
-            {
-                await RestoreRoutesAsync(_disposed.Token);
-                if (await ProbeAsync(_disposed.Token) && losses == Volatile.Read(ref _losses))
-                {
-                    TaskCompletionSource read;
-                    lock (_inboxGate)
-                    {
-                        _backplane.InboxLive = true;
-                        read = _inboxRead;
-                    }
-                    read.TrySetResult();
-                    Volatile.Write(ref _recovering, 0);
-                    // Lost again after the probe: whoever saw that found the recovery still running; take it over.
-                    if (losses != Volatile.Read(ref _losses) && Interlocked.Exchange(ref _recovering, 1) == 0)
-                    {
-                        continue;
-                    }
-                    await OnPubSubBackAsync();
-                    return;
-                }
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
-            {
-                RedisLog.BackFillFailed(_logger, ex.Message);
-            }
-            try
-            {
-                await Task.Delay(delay, _disposed.Token);
-            }
-            catch (OperationCanceledException)
-            {
-                return;
-            }
-            delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
-        }
-    }
-
-    /// <summary>Waits until this server reads its inbox (at most the ack timeout); throws an unsent connection error if it does not.</summary>
-    private async Task InboxReadAsync(string joining)
-    {
-        Task read;
-        lock (_inboxGate)
-        {
-            read = _inboxRead.Task;
-        }
-        if (read.IsCompleted)
-        {
-            return;
-        }
-        try
-        {
-            await read.WaitAsync(_backplane.Options.AckTimeout);
-        }
-        catch (TimeoutException)
-        {
-            throw new RedisUnreachableException($"Cannot join '{joining}': this server's inbox at Redis {_backplane.EndPoint} is not being read (connection lost).");
-        }
-    }
-
-    private static TaskCompletionSource Read()
-    {
-        var read = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        read.SetResult();
-        return read;
-    }
-
-    /// <summary>Sends this server a probe through its inbox; true once it arrived (within a second).</summary>
-    private async Task<bool> ProbeAsync(CancellationToken cancellationToken)
-    {
-        var nonce = Interlocked.Increment(ref _lastProbe);
-        var arrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _probes[nonce] = arrived;
-        try
-        {
-            if (await SendToAsync(Routes.Server(_serverId), BackplaneProtocol.WriteProbe(nonce), cancellationToken) == 0)
-            {
-                return false;
-            }
-            await arrived.Task.WaitAsync(TimeSpan.FromSeconds(1), cancellationToken);
-            return true;
-        }
-        catch (TimeoutException)
-        {
-            return false;
-        }
-        finally
-        {
-            _probes.TryRemove(nonce, out _);
-        }
-    }
-
-    private void ProbeArrived(long nonce)
-    {
-        if (_probes.TryGetValue(nonce, out var arrived))
-        {
-            arrived.TrySetResult();
-        }
     }
 
     /// <summary>
@@ -272,15 +116,11 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) || ex is FormatException)
             {
                 RedisLog.BackFillFailed(_logger, ex.Message);
-                try
-                {
-                    await Task.Delay(delay, _disposed.Token);
-                }
-                catch (OperationCanceledException)
+                if (await BackOffAsync(delay) is not { } next)
                 {
                     return;
                 }
-                delay = TimeSpan.FromMilliseconds(Math.Min(delay.TotalMilliseconds * 2, 1000));
+                delay = next;
             }
         }
     }
@@ -296,6 +136,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
             pending = [.. _awaitingBackfill];
         }
         int replayed = 0, resets = 0, released = 0;
+        var serialized = new Dictionary<long, SerializedHubMessage>();
         foreach (var batch in pending.GroupBy(p => p.Value))
         {
             var connections = batch.Select(p => (Connection: p.Key, Targets: (string[])[.. p.Key.Groups.Append(GroupNames.All).Distinct(StringComparer.Ordinal)])).ToList();
@@ -319,7 +160,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                         continue;
                     }
                     _backplane.AwaitingBackfill = _awaitingBackfill.Count;
-                    connection.Release(Messages(replay.Events), ResetMessage(batch.Key, replay, ResetNotice.CutOff));
+                    connection.Release(Messages(replay.Events, serialized), ResetMessage(batch.Key, replay, ResetNotice.CutOff));
                     replayed += replay.Events.Count;
                     resets += replay.Complete ? 0 : 1;
                     released++;
@@ -336,7 +177,8 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     private async Task<StoredHistory> ReadHistoryAsync(IReadOnlyList<string> targets, long lastEventId, CancellationToken cancellationToken)
     {
         var history = new StoredHistory(lastEventId);
-        var from = (lastEventId + 1).ToString(CultureInfo.InvariantCulture) + "-0";
+        // An id at the very top of the range (a client's made-up one) reads nothing rather than overflowing.
+        var from = (Math.Min(lastEventId, long.MaxValue - 1) + 1).ToString(CultureInfo.InvariantCulture) + "-0";
         foreach (var batch in targets.Chunk(TargetsPerRead).DefaultIfEmpty([]))
         {
             var reply = await EventScripts.ReadHistory.RunAsync(_backplane.Database,
@@ -366,8 +208,20 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     private static (long EventId, SerializedHubMessage Message)? ResetMessage(long lastEventId, Replay replay, string reason) =>
         replay.ResetThrough is { } through ? (through, EventMessage(ResetNotice.Create(lastEventId, through, reason))) : null;
 
-    private static List<(long EventId, SerializedHubMessage Message)> Messages(IReadOnlyList<ServerEvent> events) =>
-        [.. events.Select(e => (e.EventId, EventMessage(e)))];
+    /// <param name="events">Events in id order.</param>
+    /// <param name="serialized">Messages already made in this pass: one per event, shared by every connection replaying it
+    /// (SignalR serializes a message once per protocol, however many connections it is written to).</param>
+    private static List<(long EventId, SerializedHubMessage Message)> Messages(IReadOnlyList<ServerEvent> events, Dictionary<long, SerializedHubMessage>? serialized = null) =>
+        [.. events.Select(e => (e.EventId, serialized is null ? EventMessage(e) : Shared(e, serialized)))];
+
+    private static SerializedHubMessage Shared(ServerEvent serverEvent, Dictionary<long, SerializedHubMessage> serialized)
+    {
+        if (!serialized.TryGetValue(serverEvent.EventId, out var message))
+        {
+            serialized[serverEvent.EventId] = message = EventMessage(serverEvent);
+        }
+        return message;
+    }
 
     private ServerEvent? ParseEvent(ReadOnlyMemory<byte> message)
     {

@@ -97,7 +97,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         RedisKey[] keys = [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, _keys.InboxSequences, token is null ? _keys.EventSequence : (RedisKey)token, .. streams.Select(s => (RedisKey)s)];
         RedisValue[] args =
         [
-            _keys.Prefix, body, isEvent ? "1" : "0", "1", routes.Length, 0, _historyPerTarget, _historyMaxAgeMs,
+            _keys.Prefix, body, isEvent ? "1" : "0", "1", routes.Length, _backplane.ChannelPrefix, _historyPerTarget, _historyMaxAgeMs,
             token is null ? "0" : "1", skip ?? "", .. routes.Select(r => (RedisValue)r),
         ];
         var reply = (RedisResult[])(await EventScripts.Send.RunAsync(_backplane.Database, keys, args, cancellationToken))!;
@@ -157,9 +157,14 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                     // Redis refused it (out of memory, say): retrying cannot help, and it would hold up the rest.
                     RedisLog.BufferedRefused(_logger, ex.Message);
                 }
-                catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
+                catch (Exception ex) when (ex is not OperationCanceledException)
                 {
-                    // Maybe run, maybe not (or not yet possible): the token makes the retry safe either way.
+                    // Maybe run, maybe not (or not yet possible): the token makes the retry safe either way. Anything
+                    // else is retried too: the loop must not die with notifications queued behind its head.
+                    if (!RedisErrors.IsRedisFailure(ex))
+                    {
+                        RedisLog.BufferedRetry(_logger, ex.Message);
+                    }
                     await Task.Delay(DrainRetryDelay, _disposed.Token);
                     continue;
                 }
@@ -226,6 +231,11 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             RedisLog.BadMessage(_logger, ex.Message);
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The client's reading loop would swallow it without a word; the next message must still be read.
+            RedisLog.InboxMessageFailed(_logger, ex);
+        }
     }
 
     private void Dispatch(ReadOnlyMemory<byte> payload)
@@ -241,8 +251,8 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             // Marked before the writes: a back-fill that reads the mark after holding the connections then
             // finds each write of this event either done before the hold or held (see OnPubSubLost).
             _delivered.Delivered(serverEvent.EventId);
-            // What came to connections alone is in no history: delivered even to a connection that is resuming.
-            WriteLocal(Resolve(targets), excluded, EventMessage(serverEvent), serverEvent.EventId, direct: targets.Kind == TargetKind.Connections);
+            // What came to connections or users alone is in no history: delivered even to a connection that is resuming.
+            WriteLocal(Resolve(targets), excluded, EventMessage(serverEvent), serverEvent.EventId, direct: targets.Kind is TargetKind.Connections or TargetKind.Users);
             return;
         }
         var reader = new BackplaneProtocol.Reader(span);

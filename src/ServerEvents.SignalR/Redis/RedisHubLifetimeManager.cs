@@ -207,8 +207,13 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         if (_started)
         {
             _backplane.Multiplexer.ConnectionFailed -= OnConnectionFailed;
+            // Leaving: nothing more should be sent to this inbox (a server that dies instead is swept by the others).
             await Quietly(async () =>
             {
+                await _backplane.Database.SetRemoveAsync(_keys.Servers, _serverId);
+                while ((long)await RouteScripts.Sweep.RunAsync(_backplane.Database, [_keys.ServerRoutes(_serverId), _keys.InboxSequences], [_keys.Prefix, _serverId, 1000]) > 0)
+                {
+                }
                 if (_inbox is { } inbox)
                 {
                     await inbox.UnsubscribeAsync();
@@ -324,13 +329,11 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
                 return;
             }
             await _backplane.EnsureConnectedAsync(cancellationToken);
-            var multiplexer = _backplane.Multiplexer;
-            // Read one message at a time, in the order Redis sent them: that order is every client's order.
-            _inbox = await SubscribeInboxAsync(multiplexer, cancellationToken);
-            _inbox.OnMessage(OnInboxMessage);
             // Listed before any connection is: SignalR's Clients.All and closing everything reach every listed server.
             await _backplane.Database.SetAddAsync(_keys.Servers, _serverId).WaitAsync(cancellationToken);
-            multiplexer.ConnectionFailed += OnConnectionFailed;
+            // Read one message at a time, in the order Redis sent them: that order is every client's order.
+            await StartInboxAsync(cancellationToken);
+            _backplane.Multiplexer.ConnectionFailed += OnConnectionFailed;
             _backplane.InboxLive = true;
             Volatile.Write(ref _started, true);
         }
@@ -371,9 +374,10 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         {
             await cleanup();
         }
-        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex))
+        catch (Exception ex) when (RedisErrors.IsRedisFailure(ex) || ex is ObjectDisposedException)
         {
-            // Redis is down: the routes are written again from what is live once it is back.
+            // Redis is down (the routes are written again from what is live once it is back), or an app's multiplexer was
+            // disposed before us at shutdown.
         }
     }
 }

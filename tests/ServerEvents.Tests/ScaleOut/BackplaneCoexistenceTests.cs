@@ -30,7 +30,8 @@ public sealed class BackplaneCoexistenceTests(RedisFixture redis)
         var multiplexers = new List<ConnectionMultiplexer>();
         await using var cluster = await TestCluster.StartAsync(2, services =>
         {
-            var multiplexer = ConnectionMultiplexer.Connect(redis.ConnectionString);
+            // With a channel prefix of the app's own, which StackExchange.Redis puts before every channel it subscribes.
+            var multiplexer = ConnectionMultiplexer.Connect(redis.ConnectionString + ",channelPrefix=app1:");
             multiplexers.Add(multiplexer);
             services.AddSingleton<IConnectionMultiplexer>(multiplexer);
             services.AddSignalR().AddStackExchangeRedis(o =>
@@ -73,5 +74,19 @@ public sealed class BackplaneCoexistenceTests(RedisFixture redis)
                 await multiplexer.DisposeAsync();
             }
         }
+    }
+
+    [Fact]
+    public async Task A_channel_prefix_in_our_own_connection_string_changes_nothing()
+    {
+        var prefix = "cp" + Guid.NewGuid().ToString("N")[..8];
+        await using var cluster = await TestCluster.StartAsync(2,
+            services => services.AddServerEvents().AddRedis(redis.ConnectionString + ",channelPrefix=ours:", o => o.Prefix = prefix),
+            app => app.MapServerEvents("/hub"));
+        var subscriber = await cluster.ConnectAsync(0, "home");
+
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.prefixed", 1).DefaultTimeout();
+
+        await subscriber.WaitForAsync(e => e.Selector == "cmd.prefixed");
     }
 }

@@ -19,7 +19,8 @@ internal static class EventScripts
     /// sequence number ("{seq}."), so a server can tell when it missed one. For an event it first takes the next id,
     /// prepends it to the body and adds it to the history streams.
     /// KEYS: counter, floor, clock, inbox sequences, publish token (or the counter again), then the history streams.
-    /// ARGV: prefix, body, "1" event, "1" sharded inboxes (always, since Redis 7.0), route count R, (unused), count cap, age cap in ms (0: none),
+    /// ARGV: prefix, body, "1" event, "1" sharded inboxes (always, since Redis 7.0), route count R, the client's channel prefix
+    /// (which a subscriber's channel names carry, "" none), count cap, age cap in ms (0: none),
     /// "1" when KEYS[5] is a publish token, a server to leave out ("" none), then R routes (<see cref="Routes"/>).
     /// A token makes a retried publish run once: it keeps the id it got for an hour.
     /// Returns {event id (0 for other messages), servers sent to, receivers}.
@@ -65,7 +66,7 @@ internal static class EventScripts
         local receivers = 0
         for _, s in ipairs(servers) do
           local seq = redis.call('HINCRBY', KEYS[4], s, 1)
-          receivers = receivers + redis.call(publish, p .. ':inbox:' .. s, string.format('%d', seq) .. '.' .. message)
+          receivers = receivers + redis.call(publish, ARGV[6] .. p .. ':inbox:' .. s, string.format('%d', seq) .. '.' .. message)
         end
         if id > 0 and #KEYS > 5 then
           local sid = string.format('%d', id)

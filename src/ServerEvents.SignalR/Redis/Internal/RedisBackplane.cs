@@ -41,6 +41,12 @@ internal sealed class RedisBackplane : IAsyncDisposable
     /// <summary>True on a Redis Cluster.</summary>
     public bool IsCluster { get; private set; }
 
+    /// <summary>
+    /// The multiplexer's channel prefix (<c>channelPrefix=</c>), which it puts before every channel it subscribes: the
+    /// send script puts it before the inboxes it publishes to. Empty on a multiplexer we create (we clear it).
+    /// </summary>
+    public string ChannelPrefix { get; private set; } = "";
+
     /// <summary>Whether the command side can reach Redis now.</summary>
     public bool IsConnected => _multiplexer?.IsConnected == true;
 
@@ -108,6 +114,10 @@ internal sealed class RedisBackplane : IAsyncDisposable
                 throw;
             }
             IsCluster = multiplexer.GetServers().Any(s => s.ServerType == ServerType.Cluster);
+            if (!_owned)
+            {
+                ChannelPrefix = (string?)ConfigurationOptions.Parse(multiplexer.Configuration).ChannelPrefix ?? "";
+            }
             Volatile.Write(ref _multiplexer, multiplexer);
         }
         finally
@@ -123,6 +133,8 @@ internal sealed class RedisBackplane : IAsyncDisposable
         // must fail at once rather than wait in the client's own backlog until they time out.
         options.BacklogPolicy = BacklogPolicy.FailFast;
         options.ClientName ??= "server-events";
+        // Our channel names are complete; a prefix would only have to be added back in the send script.
+        options.ChannelPrefix = default;
         return await ConnectionMultiplexer.ConnectAsync(options);
     }
 

@@ -40,4 +40,13 @@ internal static partial class RedisLog
 
     [LoggerMessage(211, LogLevel.Warning, "This server's inbox missed messages (next sequence number {Sequence} does not follow the last): holding its connections and back-filling them.")]
     public static partial void InboxGap(ILogger logger, long sequence);
+
+    [LoggerMessage(212, LogLevel.Warning, "This server's inbox subscription ended (unsubscribed on the shared multiplexer?): subscribing again.")]
+    public static partial void InboxEnded(ILogger logger);
+
+    [LoggerMessage(213, LogLevel.Error, "An inbox message could not be handled; reading on.")]
+    public static partial void InboxMessageFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(214, LogLevel.Warning, "Publishing a buffered notification failed unexpectedly, retrying: {Reason}")]
+    public static partial void BufferedRetry(ILogger logger, string reason);
 }

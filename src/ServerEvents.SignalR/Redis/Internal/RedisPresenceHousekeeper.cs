@@ -169,19 +169,34 @@ internal sealed class RedisPresenceHousekeeper<THub>(
             {
                 continue;
             }
-            // Its routes first, so nothing more is sent to its inbox; a batch at a time, so no call holds Redis long.
-            while ((long)await RouteScripts.Sweep.RunAsync(database, [_keys.ServerRoutes(server), _keys.InboxSequences], [_keys.Prefix, server, 1000], cancellationToken) > 0)
+            // Its routes first, so nothing more is sent to its inbox; a batch at a time, so no call holds Redis long. Each
+            // batch checks that it is still dead: a server that was only silent (a partition) and is back keeps the rest.
+            long left;
+            while ((left = (long)await RouteScripts.Sweep.RunAsync(database, [_keys.ServerRoutes(server), _keys.InboxSequences, _keys.ServerAlive(server)],
+                [_keys.Prefix, server, 1000], cancellationToken)) > 0)
             {
+            }
+            if (left < 0)
+            {
+                continue;
             }
             var ids = await database.SetMembersAsync(_keys.ServerSubscriptions(server)).WaitAsync(cancellationToken);
             var removed = 0;
             foreach (var id in ids.Select(i => (string)i!))
             {
+                if (removed % 100 == 99 && await database.KeyExistsAsync(_keys.ServerAlive(server)).WaitAsync(cancellationToken))
+                {
+                    break;
+                }
                 // Several survivors may sweep at once; the store's atomic remove lets exactly one send the leave events.
                 if (await lifecycle.UnRegisterAsync(id, cancellationToken) is not null)
                 {
                     removed++;
                 }
+            }
+            if (await database.KeyExistsAsync(_keys.ServerAlive(server)).WaitAsync(cancellationToken))
+            {
+                continue;
             }
             await database.KeyDeleteAsync(_keys.ServerSubscriptions(server)).WaitAsync(cancellationToken);
             await database.SetRemoveAsync(_keys.Servers, server).WaitAsync(cancellationToken);

@@ -33,10 +33,12 @@ internal static class RouteScripts
         """);
 
     /// <summary>
-    /// Takes up to ARGV[3] routes of a dead server out (bounded work per call). KEYS: its route list, the inbox sequences.
-    /// ARGV: prefix, server, batch size. Returns how many routes it still has; at 0 its inbox sequence is forgotten too.
+    /// Takes up to ARGV[3] routes of a server out (bounded work per call): a dead one, or one leaving. KEYS: its route list,
+    /// the inbox sequences, and for a dead one its liveness key. ARGV: prefix, server, batch size. Returns how many routes
+    /// it still has (at 0 its inbox sequence is forgotten too), or -1 when the liveness key is back: it was not dead.
     /// </summary>
     public static readonly RedisScript Sweep = new("route-sweep", """
+        if #KEYS > 2 and redis.call('EXISTS', KEYS[3]) == 1 then return -1 end
         local p, server = ARGV[1], ARGV[2]
         for _, route in ipairs(redis.call('SPOP', KEYS[1], tonumber(ARGV[3]))) do
           local kind, name = string.sub(route, 1, 1), string.sub(route, 2)
