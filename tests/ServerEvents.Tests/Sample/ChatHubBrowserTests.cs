@@ -24,11 +24,13 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
 
     public async Task InitializeAsync()
     {
+        // Checked before anything starts: xunit does not dispose a test class whose InitializeAsync threw, so processes
+        // started first would outlive the run.
+        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
+            ?? throw new InvalidOperationException("Debian's chromium is not installed: run ./test.sh, which installs it.");
         _redis = await RedisServer.StartAsync();
         _first = await ChatHubProcess.StartAsync("--redis", _redis.ConnectionString, "--background", "/img/port-1337.svg");
         _second = await ChatHubProcess.StartAsync("--redis", _redis.ConnectionString, "--background", "/img/port-2337.svg");
-        var chromium = new[] { "/usr/bin/chromium", "/usr/bin/chromium-browser" }.FirstOrDefault(File.Exists)
-            ?? throw new InvalidOperationException("Debian's chromium is not installed: run ./test.sh, which installs it.");
         _playwright = await Playwright.CreateAsync();
         _browser = await _playwright.Chromium.LaunchAsync(new() { ExecutablePath = chromium, Headless = true, Args = ChromiumFlags });
     }
