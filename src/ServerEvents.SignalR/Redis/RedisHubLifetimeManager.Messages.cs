@@ -66,21 +66,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             return;
         }
-        long eventId;
-        try
+        // Sent with the other notifies made meanwhile, in one script call; 0 when it was buffered instead.
+        var eventId = await SendEventAsync(new OutgoingEvent(routes, streams, body), cancellationToken);
+        if (eventId == 0)
         {
-            (eventId, _, _) = await RunSendAsync(routes, body, isEvent: true, streams, token: null, skip: null, cancellationToken);
-        }
-        catch (Exception ex) when (RedisErrors.IsUnsent(ex))
-        {
-            // Redis is unreachable and this one never reached it: keep it for when Redis is back.
-            TryBuffer(routes, streams, body, evenIfEmpty: true, ex);
-            return;
-        }
-        catch (RedisServerException ex) when (RedisErrors.IsTransient(ex))
-        {
-            // Redis answered that it cannot run scripts yet (loading, failing over): it did not run either.
-            TryBuffer(routes, streams, body, evenIfEmpty: true, ex);
             return;
         }
         // Done once this server has queued it for its own recipients too (see DeliveryWatermark) — unless its inbox is
@@ -225,7 +214,19 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 RedisLog.InboxGap(_logger, sequence);
                 InboxLost();
             }
-            Dispatch(frame[start..]);
+            var payload = frame[start..];
+            if (!payload.IsEmpty && payload.Span[0] == BackplaneProtocol.Batch)
+            {
+                var position = 1;
+                while (BackplaneProtocol.TryReadBatchEntry(payload.Span, ref position, out var entry))
+                {
+                    Dispatch(payload[entry]);
+                }
+            }
+            else
+            {
+                Dispatch(payload);
+            }
         }
         catch (FormatException ex)
         {

@@ -42,6 +42,14 @@ public sealed class TestCluster : IAsyncDisposable
         return new TestCluster(started);
     }
 
+    /// <summary>
+    /// Waits until every server reads its Redis inbox again and has back-filled its connections (Redis back-end): the
+    /// back-fill covers events kept in history; what is sent to one connection alone before that can be lost.
+    /// </summary>
+    public Task InboxesReadAsync() => Eventually.TrueAsync(() => Task.FromResult(_servers.All(s =>
+        s.Services.GetService(typeof(Redis.Internal.RedisBackplane)) is not Redis.Internal.RedisBackplane backplane
+        || (backplane.InboxLive && backplane.AwaitingBackfill == 0))), "a server did not read its inbox again");
+
     public Uri HubUrl(int server, string? query = null, string path = "/hub") =>
         new(this[server].BaseUri, path + (query is null ? "" : "?" + query));
 

@@ -74,6 +74,8 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
             Assert.True(killed >= 3, $"only {killed} pub/sub connections killed");
         }
         await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(60));
+        // The barriers below go to one connection each, which no history keeps: sent only once every inbox is read.
+        await cluster.InboxesReadAsync();
 
         foreach (var client in clients)
         {

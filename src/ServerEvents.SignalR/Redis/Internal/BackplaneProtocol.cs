@@ -19,6 +19,7 @@ namespace ServerEvents.Redis.Internal;
 /// client call 'V' origin invocationId connectionId count (protocolName, bytes)*           (to the owner's inbox; the owner relays the result)
 /// result      'C' invocationId protocolName outcome data   (0 error, 1 value, 2 none, 3 gone; to the requester's inbox)
 /// probe       'P' nonce                                                                    (a server to itself: its inbox is read again)
+/// batch       'B' ({length as ASCII digits} ':' event)*                                    (several events of one send, in id order)
 /// targets     kind (0 all, 1 groups, 2 connections, 3 users) names[]
 /// </code>
 /// </summary>
@@ -33,6 +34,7 @@ internal static class BackplaneProtocol
     public const byte ClientInvocation = (byte)'V';
     public const byte ClientResult = (byte)'C';
     public const byte Probe = (byte)'P';
+    public const byte Batch = (byte)'B';
 
     public const int ResultError = 0;
     public const int ResultValue = 1;
@@ -88,6 +90,33 @@ internal static class BackplaneProtocol
         }
         payloadStart = i + 1;
         return sequence;
+    }
+
+    /// <summary>
+    /// The next event of a batch ('B' already read): its bytes, and where the one after it starts; false at the end.
+    /// Throws <see cref="FormatException"/> when malformed.
+    /// </summary>
+    public static bool TryReadBatchEntry(ReadOnlySpan<byte> batch, ref int position, out Range entry)
+    {
+        entry = default;
+        if (position >= batch.Length)
+        {
+            return false;
+        }
+        var length = 0;
+        var i = position;
+        while (i < batch.Length && batch[i] is >= (byte)'0' and <= (byte)'9')
+        {
+            length = checked((length * 10) + (batch[i] - '0'));
+            i++;
+        }
+        if (i == position || i >= batch.Length || batch[i] != (byte)':' || i + 1 + length > batch.Length)
+        {
+            throw new FormatException("A malformed batch in an inbox message.");
+        }
+        entry = new Range(i + 1, i + 1 + length);
+        position = i + 1 + length;
+        return true;
     }
 
     public static byte[] WriteProbe(long nonce)

@@ -92,6 +92,87 @@ internal static class EventScripts
         """);
 
     /// <summary>
+    /// <see cref="Send"/> for several events at once, in order (the notifies one server made while the previous call was
+    /// under way): ids, history and routes per event as there, but one message per server for all of them —
+    /// "{seq}.B" followed by "{length}:{id}{body}" per event — so a server reads one inbox message per call.
+    /// KEYS: counter, floor, clock, inbox sequences. ARGV: prefix, the client's channel prefix, count cap, age cap in ms
+    /// (0: none), event count, then per event: body, route count R, R routes, stream count S, S streams (same slot).
+    /// Returns the events' ids, in order.
+    /// </summary>
+    public static readonly RedisScript SendBatch = new("send-batch", """
+        local p, cp, maxLen, maxAge = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+        local t = redis.call('TIME')
+        local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
+        local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+        local last = tonumber(redis.call('GET', KEYS[1]) or '0')
+        local started = last == 0
+        local frames, order, ids = {}, {}, {}
+        local minId, ticked = nil, false
+        local i = 6
+        for _ = 1, tonumber(ARGV[5]) do
+          local body, routes = ARGV[i], tonumber(ARGV[i + 1])
+          i = i + 2
+          local seen, servers = {}, {}
+          local function add(s)
+            if not seen[s] then seen[s] = true; servers[#servers + 1] = s end
+          end
+          for r = i, i + routes - 1 do
+            local kind, name = string.sub(ARGV[r], 1, 1), string.sub(ARGV[r], 2)
+            if kind == 'a' then
+              for _, s in ipairs(redis.call('SMEMBERS', p .. ':servers')) do add(s) end
+            elseif kind == 'g' or kind == 'u' then
+              for _, s in ipairs(redis.call('SMEMBERS', p .. ':route:' .. kind .. ':' .. name)) do add(s) end
+            elseif kind == 'c' then
+              local s = redis.call('HGET', p .. ':route:conns', name)
+              if s then add(s) end
+            else
+              add(name)
+            end
+          end
+          i = i + routes
+          local id = math.max(last + 1, nowUs)
+          last = id
+          local sid = string.format('%d', id)
+          if started then
+            redis.call('SET', KEYS[2], sid)
+            started = false
+          end
+          ids[#ids + 1] = id
+          local message = sid .. body
+          for _, s in ipairs(servers) do
+            if not frames[s] then frames[s] = {}; order[#order + 1] = s end
+            local f = frames[s]
+            f[#f + 1] = string.len(message) .. ':' .. message
+          end
+          local streams = tonumber(ARGV[i])
+          i = i + 1
+          if streams > 0 and maxAge > 0 and not ticked then
+            ticked = true
+            local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
+            if #newest == 0 or tonumber(newest[2]) <= now - 1000 then
+              redis.call('ZADD', KEYS[3], string.format('%d', now), sid)
+              redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', now - maxAge))
+            end
+            minId = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
+          end
+          for k = i, i + streams - 1 do
+            redis.call('XADD', ARGV[k], 'MAXLEN', '~', maxLen, sid .. '-1', 'm', message)
+            if minId then
+              redis.call('XTRIM', ARGV[k], 'MINID', minId .. '-0')
+              redis.call('PEXPIRE', ARGV[k], maxAge)
+            end
+          end
+          i = i + streams
+        end
+        redis.call('SET', KEYS[1], string.format('%d', last))
+        for _, s in ipairs(order) do
+          local seq = redis.call('HINCRBY', KEYS[4], s, 1)
+          redis.call('SPUBLISH', cp .. p .. ':inbox:' .. s, string.format('%d', seq) .. '.B' .. table.concat(frames[s]))
+        end
+        return ids
+        """);
+
+    /// <summary>
     /// What a resuming connection missed. KEYS: floor, counter, clock, then history streams. ARGV: the first entry id
     /// wanted ("{last + 1}-0"), age cap in ms (0: none).
     /// Returns the floor, the counter, the first id younger than the age cap (0 without a cap), then per stream:
