@@ -14,6 +14,31 @@ namespace ServerEvents.Redis.Internal;
 /// </remarks>
 internal static class EventScripts
 {
+    // The servers that routes ARGV[first .. first + count - 1] name (see Routes), each once, in order, leaving out skip.
+    private const string RouteLookup = """
+        local function servers_of(p, first, count, skip)
+          local seen, servers = {}, {}
+          local function add(s)
+            if s ~= skip and not seen[s] then seen[s] = true; servers[#servers + 1] = s end
+          end
+          for i = first, first + count - 1 do
+            local kind, name = string.sub(ARGV[i], 1, 1), string.sub(ARGV[i], 2)
+            if kind == 'a' then
+              for _, s in ipairs(redis.call('SMEMBERS', p .. ':servers')) do add(s) end
+            elseif kind == 'g' or kind == 'u' then
+              for _, s in ipairs(redis.call('SMEMBERS', p .. ':route:' .. kind .. ':' .. name)) do add(s) end
+            elseif kind == 'c' then
+              local s = redis.call('HGET', p .. ':route:conns', name)
+              if s then add(s) end
+            else
+              add(name)
+            end
+          end
+          return servers
+        end
+
+        """;
+
     /// <summary>
     /// Looks up which servers a message is for and publishes it once to each one's inbox, prefixed with that inbox's next
     /// sequence number ("{seq}."), so a server can tell when it missed one. For an event it first takes the next id,
@@ -25,30 +50,14 @@ internal static class EventScripts
     /// A token makes a retried publish run once: it keeps the id it got for an hour.
     /// Returns {event id (0 for other messages), servers sent to, receivers}.
     /// </summary>
-    public static readonly RedisScript Send = new("send", """
+    public static readonly RedisScript Send = new("send", RouteLookup + """
         local p = ARGV[1]
         if ARGV[9] == '1' then
           local done = redis.call('GET', KEYS[5])
           if done then return { tonumber(done), -1, -1 } end
         end
-        local skip, seen, servers = ARGV[10], {}, {}
-        local function add(s)
-          if s ~= skip and not seen[s] then seen[s] = true; servers[#servers + 1] = s end
-        end
         local routes, first = tonumber(ARGV[5]), 11
-        for i = first, first + routes - 1 do
-          local kind, name = string.sub(ARGV[i], 1, 1), string.sub(ARGV[i], 2)
-          if kind == 'a' then
-            for _, s in ipairs(redis.call('SMEMBERS', p .. ':servers')) do add(s) end
-          elseif kind == 'g' or kind == 'u' then
-            for _, s in ipairs(redis.call('SMEMBERS', p .. ':route:' .. kind .. ':' .. name)) do add(s) end
-          elseif kind == 'c' then
-            local s = redis.call('HGET', p .. ':route:conns', name)
-            if s then add(s) end
-          else
-            add(name)
-          end
-        end
+        local servers = servers_of(p, first, routes, ARGV[10])
         local id, message = 0, ARGV[2]
         local now
         if ARGV[3] == '1' then
@@ -99,7 +108,7 @@ internal static class EventScripts
     /// (0: none), event count, then per event: body, route count R, R routes, stream count S, S streams (same slot).
     /// Returns the events' ids, in order.
     /// </summary>
-    public static readonly RedisScript SendBatch = new("send-batch", """
+    public static readonly RedisScript SendBatch = new("send-batch", RouteLookup + """
         local p, cp, maxLen, maxAge = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
         local t = redis.call('TIME')
         local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -112,23 +121,7 @@ internal static class EventScripts
         for _ = 1, tonumber(ARGV[5]) do
           local body, routes = ARGV[i], tonumber(ARGV[i + 1])
           i = i + 2
-          local seen, servers = {}, {}
-          local function add(s)
-            if not seen[s] then seen[s] = true; servers[#servers + 1] = s end
-          end
-          for r = i, i + routes - 1 do
-            local kind, name = string.sub(ARGV[r], 1, 1), string.sub(ARGV[r], 2)
-            if kind == 'a' then
-              for _, s in ipairs(redis.call('SMEMBERS', p .. ':servers')) do add(s) end
-            elseif kind == 'g' or kind == 'u' then
-              for _, s in ipairs(redis.call('SMEMBERS', p .. ':route:' .. kind .. ':' .. name)) do add(s) end
-            elseif kind == 'c' then
-              local s = redis.call('HGET', p .. ':route:conns', name)
-              if s then add(s) end
-            else
-              add(name)
-            end
-          end
+          local servers = servers_of(p, i, routes, nil)
           i = i + routes
           local id = math.max(last + 1, nowUs)
           last = id
