@@ -14,8 +14,27 @@ namespace ServerEvents.Redis.Internal;
 /// </remarks>
 internal static class EventScripts
 {
-    // The servers that routes ARGV[first .. first + count - 1] name (see Routes), each once, in order, leaving out skip.
-    private const string RouteLookup = """
+    // Shared by both send scripts: the history writes, and the servers that routes ARGV[first .. first + count - 1] name
+    // (see Routes), each once, in order, leaving out skip.
+    private const string SendHelpers = """
+        -- The history clock ticks at most once a second (the first id of each second, scored by Redis's time in ms);
+        -- returns the first id younger than the age cap.
+        local function age_floor(clock, now, maxAge, sid)
+          local newest = redis.call('ZRANGE', clock, -1, -1, 'WITHSCORES')
+          if #newest == 0 or tonumber(newest[2]) <= now - 1000 then
+            redis.call('ZADD', clock, string.format('%d', now), sid)
+            redis.call('ZREMRANGEBYSCORE', clock, '-inf', '(' .. string.format('%d', now - maxAge))
+          end
+          return redis.call('ZRANGEBYSCORE', clock, string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
+        end
+        -- Adds an event to a target's history, trimmed by count and (with minId) by age; idle streams expire with the cap.
+        local function keep(stream, sid, message, maxLen, minId, maxAge)
+          redis.call('XADD', stream, 'MAXLEN', '~', maxLen, sid .. '-1', 'm', message)
+          if minId then
+            redis.call('XTRIM', stream, 'MINID', minId .. '-0')
+            redis.call('PEXPIRE', stream, maxAge)
+          end
+        end
         local function servers_of(p, first, count, skip)
           local seen, servers = {}, {}
           local function add(s)
@@ -50,7 +69,7 @@ internal static class EventScripts
     /// A token makes a retried publish run once: it keeps the id it got for an hour.
     /// Returns {event id (0 for other messages), servers sent to, receivers}.
     /// </summary>
-    public static readonly RedisScript Send = new("send", RouteLookup + """
+    public static readonly RedisScript Send = new("send", SendHelpers + """
         local p = ARGV[1]
         if ARGV[9] == '1' then
           local done = redis.call('GET', KEYS[5])
@@ -82,19 +101,10 @@ internal static class EventScripts
           local maxAge = tonumber(ARGV[8])
           local minId
           if maxAge > 0 then
-            local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-            if #newest == 0 or tonumber(newest[2]) <= now - 1000 then
-              redis.call('ZADD', KEYS[3], string.format('%d', now), sid)
-              redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', now - maxAge))
-            end
-            minId = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
+            minId = age_floor(KEYS[3], now, maxAge, sid)
           end
           for i = 6, #KEYS do
-            redis.call('XADD', KEYS[i], 'MAXLEN', '~', ARGV[7], sid .. '-1', 'm', message)
-            if minId then
-              redis.call('XTRIM', KEYS[i], 'MINID', minId .. '-0')
-              redis.call('PEXPIRE', KEYS[i], maxAge)
-            end
+            keep(KEYS[i], sid, message, ARGV[7], minId, maxAge)
           end
         end
         return { id, #servers, receivers }
@@ -108,7 +118,7 @@ internal static class EventScripts
     /// (0: none), event count, then per event: body, route count R, R routes, stream count S, S streams (same slot).
     /// Returns the events' ids, in order.
     /// </summary>
-    public static readonly RedisScript SendBatch = new("send-batch", RouteLookup + """
+    public static readonly RedisScript SendBatch = new("send-batch", SendHelpers + """
         local p, cp, maxLen, maxAge = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
         local t = redis.call('TIME')
         local nowUs = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -141,19 +151,10 @@ internal static class EventScripts
           i = i + 1
           if streams > 0 and maxAge > 0 and not ticked then
             ticked = true
-            local newest = redis.call('ZRANGE', KEYS[3], -1, -1, 'WITHSCORES')
-            if #newest == 0 or tonumber(newest[2]) <= now - 1000 then
-              redis.call('ZADD', KEYS[3], string.format('%d', now), sid)
-              redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', '(' .. string.format('%d', now - maxAge))
-            end
-            minId = redis.call('ZRANGEBYSCORE', KEYS[3], string.format('%d', now - maxAge), '+inf', 'LIMIT', 0, 1)[1]
+            minId = age_floor(KEYS[3], now, maxAge, sid)
           end
           for k = i, i + streams - 1 do
-            redis.call('XADD', ARGV[k], 'MAXLEN', '~', maxLen, sid .. '-1', 'm', message)
-            if minId then
-              redis.call('XTRIM', ARGV[k], 'MINID', minId .. '-0')
-              redis.call('PEXPIRE', ARGV[k], maxAge)
-            end
+            keep(ARGV[k], sid, message, maxLen, minId, maxAge)
           end
           i = i + streams
         end
