@@ -38,9 +38,6 @@ internal sealed class RedisBackplane : IAsyncDisposable
 
     public IDatabase Database => Multiplexer.GetDatabase();
 
-    /// <summary>True on a Redis Cluster.</summary>
-    public bool IsCluster { get; private set; }
-
     /// <summary>
     /// The multiplexer's channel prefix (<c>channelPrefix=</c>), which it puts before every channel it subscribes: the
     /// send script puts it before the inboxes it publishes to. Empty on a multiplexer we create (we clear it).
@@ -113,7 +110,6 @@ internal sealed class RedisBackplane : IAsyncDisposable
                 }
                 throw;
             }
-            IsCluster = multiplexer.GetServers().Any(s => s.ServerType == ServerType.Cluster);
             if (!_owned)
             {
                 ChannelPrefix = (string?)ConfigurationOptions.Parse(multiplexer.Configuration).ChannelPrefix ?? "";
