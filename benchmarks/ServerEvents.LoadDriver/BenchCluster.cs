@@ -6,7 +6,7 @@ using ServerEvents.Tests.Fixtures;
 namespace ServerEvents.LoadDriver;
 
 /// <summary>Process figures one bench host reports.</summary>
-public sealed record HostStats(double CpuMs, long AllocatedBytes, long WorkingSetBytes, long GcHeapBytes);
+public sealed record HostStats(double CpuMs, long AllocatedBytes, long WorkingSetBytes, long GcHeapBytes, double JitMs, long JitMethods);
 
 /// <summary>
 /// The servers of one run: a redis-server of its own (Redis back-end) and N bench host processes, plus the
@@ -80,7 +80,8 @@ public sealed class BenchCluster : IAsyncDisposable
         {
             using var json = JsonDocument.Parse(await Http.GetStringAsync(new Uri(host.BaseUri, memory ? "/bench/stats?memory=true" : "/bench/stats")));
             var root = json.RootElement;
-            stats.Add(new HostStats(root.GetProperty("cpuMs").GetDouble(), root.GetProperty("allocatedBytes").GetInt64(), root.GetProperty("workingSetBytes").GetInt64(), root.GetProperty("gcHeapBytes").GetInt64()));
+            stats.Add(new HostStats(root.GetProperty("cpuMs").GetDouble(), root.GetProperty("allocatedBytes").GetInt64(), root.GetProperty("workingSetBytes").GetInt64(), root.GetProperty("gcHeapBytes").GetInt64(),
+                root.GetProperty("jitMs").GetDouble(), root.GetProperty("jitMethods").GetInt64()));
         }
         return stats;
     }

@@ -3,6 +3,7 @@
 // every subscriber received. Every phase of every scenario is bounded in time. Usage:
 //   dotnet run -c Release --project benchmarks/ServerEvents.LoadDriver -- [--quick | --full] [--report]
 //   … -- --run kind,backend,servers,transport,subscribers,messages,rate [--run …]   (e.g. broadcast,redis,3,hub,300,2000,200)
+// --warm-up-rounds N caps the warm-up rounds (default 12; they stop earlier once the servers' JIT is quiet).
 // --report writes docs/benchmarks.md, docs/benchmarks.json and docs/images/benchmarks.svg from the run.
 // SERVEREVENTS_BENCH_HOST=/path/to/ServerEvents.BenchHost.dll runs another build of the bench host (before/after a change).
 // Exit code: 0 when every message reached every subscriber exactly once and in order, 1 otherwise, 2 on bad arguments.
@@ -11,13 +12,20 @@ using ServerEvents.Tests.Fixtures;
 
 List<SuiteEntry> entries;
 string mode;
+var warmUpRounds = ScenarioRunner.DefaultWarmUpRounds;
 try
 {
     var runs = args.Select((a, i) => (a, i)).Where(p => p.a == "--run").Select(p => p.i + 1 < args.Length ? args[p.i + 1] : "").ToList();
-    var unknown = args.Where((a, i) => a.StartsWith("--", StringComparison.Ordinal) && a is not ("--run" or "--quick" or "--full" or "--report")).ToList();
+    var unknown = args.Where((a, i) => a.StartsWith("--", StringComparison.Ordinal) && a is not ("--run" or "--quick" or "--full" or "--report" or "--warm-up-rounds")).ToList();
     if (unknown.Count > 0)
     {
-        throw new FormatException($"Unknown option {unknown[0]} (use --quick, --full, --run <scenario>, --report).");
+        throw new FormatException($"Unknown option {unknown[0]} (use --quick, --full, --run <scenario>, --warm-up-rounds <n>, --report).");
+    }
+    if (Array.IndexOf(args, "--warm-up-rounds") is var at and >= 0)
+    {
+        warmUpRounds = at + 1 < args.Length && int.TryParse(args[at + 1], out var n) && n >= 1
+            ? n
+            : throw new FormatException("--warm-up-rounds takes a whole number of at least 1.");
     }
     entries = runs.Count > 0
         ? [.. runs.Select(r => new SuiteEntry("Custom runs", Scenario.Parse(r)))]
@@ -39,7 +47,7 @@ for (var i = 0; i < entries.Count; i++)
     for (var run = 1; run <= runs; run++)
     {
         Console.Error.WriteLine($"[{i + 1}/{entries.Count}] {scenario}{(runs > 1 ? $" (run {run} of {runs})" : "")}");
-        attempts.Add(await ScenarioRunner.RunAsync(scenario, Console.Error));
+        attempts.Add(await ScenarioRunner.RunAsync(scenario, Console.Error, warmUpRounds));
     }
     // The median run by throughput; a run that lost or duplicated anything is reported whatever its speed.
     var result = attempts.FirstOrDefault(a => !a.Exact) ?? attempts.OrderBy(a => a.DeliveredPerSecond).ElementAt(attempts.Count / 2);

@@ -89,7 +89,7 @@ public static class Report
         md.AppendLine("- *delivered/s*: messages received by all subscribers together, from the first publish to the last delivery.");
         md.AppendLine("- *p50 … max*: end-to-end latency, from the publish time carried in each message to its arrival at the subscriber (same clock).");
         md.AppendLine("- *lost / dup / out of order*: counted per subscriber from per-target sequence numbers.");
-        md.AppendLine("- *server CPU µs/delivery*: CPU time of all app servers during the run over messages delivered; *server alloc B/delivery* the managed bytes they allocated per delivery; *driver CPU* the same for the load driver; *Redis CPU µs/notify* is redis-server's.");
+        md.AppendLine("- *server CPU µs/delivery*: CPU time of all app servers during the run over messages delivered; *server alloc B/delivery* the managed bytes they allocated per delivery; *server JIT %* the JIT's compile time in that window as a share of the servers' CPU (the warm-up runs until it is near zero); *driver CPU* the same for the load driver; *Redis CPU µs/notify* is redis-server's.");
         md.AppendLine("- *Redis cmds/notify*: from `INFO commandstats` (keep-alive pings excluded); each notify is one `EVALSHA` round trip whose script runs `INCR`, `PUBLISH` and, with history on, `XADD` to the target's stream plus the age cap's `TIME`, `ZRANGE`, `ZRANGEBYSCORE`, `XTRIM` and `PEXPIRE` (and once a second `ZADD` + `ZREMRANGEBYSCORE` on the clock).");
         md.AppendLine("- *server RSS MB*: resident memory of all servers with every subscriber connected; *KB/conn*: growth of live managed heap (after full collections) and of RSS per connection, "
             + "measured between a warm-up batch of connections and all of them.");

@@ -105,6 +105,7 @@ public sealed record Result(
     int PublishFailures,
     double ServerCpuMicrosPerDelivery,
     double ServerAllocatedBytesPerDelivery,
+    double ServerJitPercent,
     double DriverCpuMicrosPerDelivery,
     double? RedisCpuMicrosPerNotify,
     double MachineBusyPercent,
@@ -118,7 +119,7 @@ public sealed record Result(
 {
     /// <summary>A run that only connected (a <see cref="Scenario.IsReference"/> hub) and measured memory.</summary>
     public static Result MemoryOnly(Scenario scenario, double serverWorkingSetMB, double managedPerConnection, double workingSetPerConnection, IReadOnlyList<string> problems) =>
-        new(scenario, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0, 0, 0, 0, 0, double.NaN, double.NaN, double.NaN, null, double.NaN, null, null,
+        new(scenario, double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 0, 0, 0, 0, 0, double.NaN, double.NaN, double.NaN, double.NaN, null, double.NaN, null, null,
             serverWorkingSetMB, managedPerConnection, workingSetPerConnection, double.NaN, problems);
 
     /// <summary>Every message reached every subscriber exactly once, in order.</summary>

@@ -25,7 +25,7 @@ public sealed class LoadDriverTests(ITestOutputHelper output)
     public async Task Every_scenario_kind_delivers_exactly_once_on_both_back_ends()
     {
         var outcome = await ProcessRunner.RunAsync("dotnet",
-            [Dll, "--run", "broadcast,memory,1,hub,20,100,0", "--run", "broadcast,redis,2,sse,12,60,100", "--run", "channels,redis,2,hub,30,60,0", "--run", "users,redis,3,sse,9,27,0", "--run", "broadcast,redis,2,hub,10,50,0,nohistory"],
+            [Dll, "--run", "broadcast,memory,1,hub,20,100,0", "--run", "broadcast,redis,2,sse,12,60,100", "--run", "channels,redis,2,hub,30,60,0", "--run", "users,redis,3,sse,9,27,0", "--run", "broadcast,redis,2,hub,10,50,0,nohistory", "--warm-up-rounds", "1"],
             TimeSpan.FromMinutes(3));
         output.WriteLine(outcome.Stdout);
         output.WriteLine(outcome.Stderr);
