@@ -46,6 +46,14 @@ public sealed class ServerEventsOptions
     public int MaxMessageLength { get; set; } = 1024 * 1024;
 
     /// <summary>
+    /// Whether the notify API may send the selectors of the subscription lifecycle (<c>cmd.onConnect</c>, <c>cmd.onJoin</c>,
+    /// <c>cmd.onLeave</c>, <c>cmd.onUpdate</c>, <c>cmd.onHeartbeat</c>, <c>cmd.onReset</c>). Off by default: clients act on
+    /// them (ServiceStack's client takes a <c>cmd.onConnect</c>'s id as its own subscription id), so a forged one breaks
+    /// every recipient. The library's own lifecycle events are sent either way.
+    /// </summary>
+    public bool AllowLifecycleSelectors { get; set; }
+
+    /// <summary>
     /// Finds the caller's session id. The default follows ServiceStack: the <c>ss-id</c> query
     /// parameter, else the <c>ss-pid</c> cookie when the <c>ss-opt</c> cookie is <c>perm</c>, else the <c>ss-id</c> cookie.
     /// </summary>

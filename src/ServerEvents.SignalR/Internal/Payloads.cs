@@ -8,6 +8,11 @@ namespace ServerEvents.Internal;
 internal sealed class Payloads(IOptions<ServerEventsOptions> options)
 {
     private const int MaxSelectorLength = 200;
+    // What clients act on as the subscription's own lifecycle; compared without case, as ServiceStack's client does.
+    private static readonly HashSet<string> LifecycleSelectors = new(StringComparer.OrdinalIgnoreCase)
+    {
+        "cmd.onConnect", "cmd.onJoin", "cmd.onLeave", "cmd.onUpdate", "cmd.onHeartbeat", "cmd.onReset",
+    };
     private readonly ServerEventsOptions _options = options.Value;
 
     /// <summary>Selector (explicit or <c>cmd.{TypeName}</c>) and JSON text for an object message.</summary>
@@ -16,6 +21,7 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
         ArgumentNullException.ThrowIfNull(message);
         var resolved = selector ?? DefaultSelector(message.GetType());
         ValidateSelector(resolved);
+        RefuseLifecycle(resolved);
         string json;
         try
         {
@@ -33,6 +39,7 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
     public string FromJson(string selector, string json)
     {
         ValidateSelector(selector);
+        RefuseLifecycle(selector);
         ArgumentNullException.ThrowIfNull(json);
         CheckLength(json);
         if (json.Length == 0)
@@ -71,6 +78,16 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
         if (selector.IndexOf('.', StringComparison.Ordinal) <= 0)
         {
             throw new ArgumentException($"Selector '{selector}' must have the form 'op.target', e.g. 'cmd.chat'.", nameof(selector));
+        }
+    }
+
+    private void RefuseLifecycle(string selector)
+    {
+        if (!_options.AllowLifecycleSelectors && LifecycleSelectors.Contains(selector))
+        {
+            throw new ArgumentException(
+                $"Selector '{selector}' is a lifecycle event that clients act on; the notify API does not send it (see ServerEventsOptions.AllowLifecycleSelectors).",
+                nameof(selector));
         }
     }
 

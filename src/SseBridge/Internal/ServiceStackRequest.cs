@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ServerEvents.Sse.Internal;
 
@@ -34,6 +35,30 @@ internal sealed class ServiceStackRequest
         {
             throw new BadRequestException(StatusCodes.Status413PayloadTooLarge, $"The request body is larger than {maxBodyBytes} bytes.");
         }
+        // Holds for chunked bodies too (no Content-Length): the server stops reading at the limit.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } sizeLimit)
+        {
+            sizeLimit.MaxRequestBodySize = maxBodyBytes;
+        }
+        try
+        {
+            await fields.AddBodyAsync(http, maxBodyBytes);
+        }
+        catch (BadHttpRequestException ex)
+        {
+            throw new BadRequestException(ex.StatusCode, $"The request body was refused: {ex.Message}");
+        }
+        catch (IOException) when (!http.RequestAborted.IsCancellationRequested)
+        {
+            // A truncated multipart body, or one that ends before its declared length.
+            throw new BadRequestException(StatusCodes.Status400BadRequest, "The request body ended before it was complete.");
+        }
+        return fields;
+    }
+
+    private async Task AddBodyAsync(HttpContext http, int maxBodyBytes)
+    {
+        var request = http.Request;
         if (request.HasFormContentType)
         {
             IFormCollection form;
@@ -43,13 +68,14 @@ internal sealed class ServiceStackRequest
             }
             catch (InvalidDataException ex)
             {
-                throw new BadRequestException(StatusCodes.Status413PayloadTooLarge, $"The form is too large: {ex.Message}");
+                // Too many fields, a key or value over its limit, or a malformed multipart section.
+                throw new BadRequestException(StatusCodes.Status400BadRequest, $"The form was refused: {ex.Message}");
             }
             foreach (var (key, values) in form)
             {
                 foreach (var value in values)
                 {
-                    fields.Add(key, value ?? "");
+                    Add(key, value ?? "");
                 }
             }
         }
@@ -58,10 +84,9 @@ internal sealed class ServiceStackRequest
             var body = await ReadBodyAsync(request, maxBodyBytes, http.RequestAborted);
             if (body.Length > 0)
             {
-                fields.AddJson(body);
+                AddJson(body);
             }
         }
-        return fields;
     }
 
     /// <summary>The first value of a field, or null when absent or empty (ServiceStack ignores empty values).</summary>
@@ -96,30 +121,43 @@ internal sealed class ServiceStackRequest
         }
         using (document)
         {
-            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            try
             {
-                throw new BadRequestException(StatusCodes.Status400BadRequest, "The request body must be a JSON object.");
+                AddJsonObject(document.RootElement);
             }
-            foreach (var property in document.RootElement.EnumerateObject())
+            catch (InvalidOperationException ex)
             {
-                switch (property.Value.ValueKind)
-                {
-                    case JsonValueKind.Array:
-                        foreach (var item in property.Value.EnumerateArray())
-                        {
-                            Add(property.Name, item.ValueKind == JsonValueKind.String ? item.GetString()! : item.GetRawText());
-                        }
-                        break;
-                    case JsonValueKind.String:
-                        Add(property.Name, property.Value.GetString()!);
-                        break;
-                    case JsonValueKind.Null:
-                    case JsonValueKind.Undefined:
-                        break;
-                    default:
-                        Add(property.Name, property.Value.GetRawText());
-                        break;
-                }
+                // A string that is not valid UTF-16 once unescaped (a lone surrogate) or not valid UTF-8.
+                throw new BadRequestException(StatusCodes.Status400BadRequest, $"The request body has a string that is not valid text: {ex.Message}");
+            }
+        }
+    }
+
+    private void AddJsonObject(JsonElement root)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            throw new BadRequestException(StatusCodes.Status400BadRequest, "The request body must be a JSON object.");
+        }
+        foreach (var property in root.EnumerateObject())
+        {
+            switch (property.Value.ValueKind)
+            {
+                case JsonValueKind.Array:
+                    foreach (var item in property.Value.EnumerateArray())
+                    {
+                        Add(property.Name, item.ValueKind == JsonValueKind.String ? item.GetString()! : item.GetRawText());
+                    }
+                    break;
+                case JsonValueKind.String:
+                    Add(property.Name, property.Value.GetString()!);
+                    break;
+                case JsonValueKind.Null:
+                case JsonValueKind.Undefined:
+                    break;
+                default:
+                    Add(property.Name, property.Value.GetRawText());
+                    break;
             }
         }
     }

@@ -160,8 +160,16 @@ public abstract class ChatHubSpecification : IAsyncLifetime
         Assert.Equal(HttpStatusCode.BadRequest, badJson.StatusCode);
         using var badSelector = await PostFormAsync(1, $"/channels/{channel}/raw", ("from", hub.Id), ("selector", "no selector"), ("message", "x"));
         Assert.Equal(HttpStatusCode.BadRequest, badSelector.StatusCode);
+        // Lifecycle selectors would make every member's client take the message for its own connect or reset.
+        using var forgedConnect = await PostFormAsync(1, $"/channels/{channel}/chat", ("from", hub.Id), ("selector", "cmd.onConnect"), ("message", "forged"));
+        Assert.Equal(HttpStatusCode.BadRequest, forgedConnect.StatusCode);
+        Assert.Contains("lifecycle", (await JsonOf(forgedConnect)).GetProperty("responseStatus").GetProperty("message").GetString());
+        using var forgedReset = await PostFormAsync(2, $"/channels/{channel}/raw", ("from", hub.Id), ("selector", "cmd.onReset"), ("message", "\"forged\""));
+        Assert.Equal(HttpStatusCode.BadRequest, forgedReset.StatusCode);
 
-        Assert.DoesNotContain(await hub.BarrierAsync(RawTo(hub)), e => !e.Selector.StartsWith("cmd.on", StringComparison.Ordinal));
+        var seen = await hub.BarrierAsync(RawTo(hub));
+        Assert.DoesNotContain(seen, e => !e.Selector.StartsWith("cmd.on", StringComparison.Ordinal));
+        Assert.DoesNotContain(seen, e => e.Json.Contains("forged", StringComparison.Ordinal));
         var history = await JsonOf(await _http.GetAsync(Url(0, $"/chathistory?channels={channel}")).DefaultTimeout());
         Assert.Empty(history.GetProperty("results").EnumerateArray());
         await hub.DisposeAsync();

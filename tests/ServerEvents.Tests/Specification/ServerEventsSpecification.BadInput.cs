@@ -106,3 +106,46 @@ public abstract partial class ServerEventsSpecification
         public Node? Next { get; set; }
     }
 }
+
+public abstract partial class ServerEventsSpecification
+{
+    public static TheoryData<string> LifecycleSelectors =>
+        ["cmd.onConnect", "cmd.onJoin", "cmd.onLeave", "cmd.onUpdate", "cmd.onHeartbeat", "cmd.onReset", "CMD.ONCONNECT"];
+
+    [Theory]
+    [MemberData(nameof(LifecycleSelectors))]
+    public async Task Lifecycle_selectors_are_refused_by_every_notify_unless_allowed(string selector)
+    {
+        await using var cluster = await StartAsync();
+        var client = await cluster.ConnectAsync(0, "home");
+        var api = cluster.Api(1);
+
+        Func<Task>[] notifies =
+        [
+            () => api.NotifyAllAsync(selector, new { id = "forged" }),
+            () => api.NotifyAllJsonAsync(selector, "{\"id\":\"forged\"}"),
+            () => api.NotifyChannelAsync("home", selector, new { id = "forged" }),
+            () => api.NotifyChannelJsonAsync("home", selector, "{\"id\":\"forged\"}"),
+            () => api.NotifySubscriptionAsync(client.Id, selector, new { id = "forged" }),
+            () => api.NotifyUserIdAsync(client.UserId, selector, new { id = "forged" }),
+            () => api.NotifyUserIdJsonAsync(client.UserId, selector, "{\"id\":\"forged\"}"),
+        ];
+        foreach (var notify in notifies)
+        {
+            var refused = await Assert.ThrowsAsync<ArgumentException>(notify);
+            Assert.Contains("lifecycle", refused.Message, StringComparison.Ordinal);
+        }
+        Assert.DoesNotContain(await client.BarrierAsync(api), e => e.Json.Contains("forged", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task An_app_that_allows_lifecycle_selectors_can_send_them()
+    {
+        await using var cluster = await StartAsync(o => o.AllowLifecycleSelectors = true);
+        var client = await cluster.ConnectAsync(0, "home");
+
+        await cluster.Api(1).NotifyChannelAsync("home", "cmd.onUpdate", new { id = "app-made" }).DefaultTimeout();
+
+        Assert.Contains(await client.BarrierAsync(cluster.Api(1)), e => e.Selector == "cmd.onUpdate" && e.Json.Contains("app-made", StringComparison.Ordinal));
+    }
+}
