@@ -208,10 +208,16 @@ internal sealed class HubServerEvents(
     {
         ArgumentNullException.ThrowIfNull(channels);
         var list = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (var channel in channels)
         {
             _channelNames.Validate(channel, nameof(channels));
-            if (!list.Contains(channel, StringComparer.Ordinal))
+            if (seen.Add(channel) && list.Count == IServerEvents.MaxChannelsPerCall)
+            {
+                // Bounded before any work: the Redis scripts take each channel as a key.
+                throw new ArgumentException($"At most {IServerEvents.MaxChannelsPerCall} distinct channels may be named in one call.", nameof(channels));
+            }
+            if (list.Count < seen.Count)
             {
                 list.Add(channel);
             }

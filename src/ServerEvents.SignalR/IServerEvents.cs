@@ -18,6 +18,12 @@ namespace ServerEvents;
 /// </remarks>
 public interface IServerEvents
 {
+    /// <summary>
+    /// Most distinct channels one call may name (<see cref="NotifyChannelsAsync"/>, <see cref="NotifyChannelsJsonAsync"/>,
+    /// <see cref="GetSubscriptionsDetailsAsync"/>); more are refused with an <see cref="ArgumentException"/> before any work.
+    /// </summary>
+    public const int MaxChannelsPerCall = 1000;
+
     /// <summary>Sends <paramref name="message"/> to every subscription.</summary>
     /// <param name="selector">Selector, or <see langword="null"/> for <c>cmd.{TypeName}</c>.</param>
     /// <param name="message">Payload, serialized to JSON once.</param>
@@ -48,14 +54,14 @@ public interface IServerEvents
     /// Sends <paramref name="message"/> to each of <paramref name="channels"/>: one event per channel, so a
     /// subscription in two of them receives it twice, once per channel (as ServiceStack does).
     /// </summary>
-    /// <param name="channels">Target channels (duplicates are sent once).</param>
+    /// <param name="channels">Target channels (duplicates are sent once), at most <see cref="MaxChannelsPerCall"/>.</param>
     /// <param name="selector">Selector, or <see langword="null"/> for <c>cmd.{TypeName}</c>.</param>
     /// <param name="message">Payload, serialized to JSON once.</param>
     /// <param name="cancellationToken">Cancels the send.</param>
     Task NotifyChannelsAsync(IEnumerable<string> channels, string? selector, object message, CancellationToken cancellationToken = default);
 
     /// <summary>Sends pre-serialized JSON to each of <paramref name="channels"/>, one event per channel.</summary>
-    /// <param name="channels">Target channels (duplicates are sent once).</param>
+    /// <param name="channels">Target channels (duplicates are sent once), at most <see cref="MaxChannelsPerCall"/>.</param>
     /// <param name="selector">Selector.</param>
     /// <param name="json">Well-formed JSON text, or empty for no body.</param>
     /// <param name="cancellationToken">Cancels the send.</param>
@@ -143,7 +149,7 @@ public interface IServerEvents
     /// The public meta dictionaries (see <see cref="SubscriptionInfo.ToMeta"/>) of the subscriptions in any
     /// of <paramref name="channels"/>, one per subscription; all subscriptions when no channel is given.
     /// </summary>
-    /// <param name="channels">Channels to list; empty for all.</param>
+    /// <param name="channels">Channels to list; empty for all; at most <see cref="MaxChannelsPerCall"/>.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<IReadOnlyList<Dictionary<string, string>>> GetSubscriptionsDetailsAsync(IEnumerable<string> channels, CancellationToken cancellationToken = default);
 

@@ -149,3 +149,26 @@ public abstract partial class ServerEventsSpecification
         Assert.Contains(await client.BarrierAsync(cluster.Api(1)), e => e.Selector == "cmd.onUpdate" && e.Json.Contains("app-made", StringComparison.Ordinal));
     }
 }
+
+public abstract partial class ServerEventsSpecification
+{
+    [Fact]
+    public async Task A_call_naming_more_channels_than_the_cap_is_refused_and_one_at_the_cap_works()
+    {
+        await using var cluster = await StartAsync();
+        var client = await cluster.ConnectAsync(0, "c999");
+        var api = cluster.Api(1);
+        var atCap = Enumerable.Range(0, IServerEvents.MaxChannelsPerCall).Select(i => $"c{i}").ToList();
+        List<string> over = [.. atCap, "c-extra"];
+
+        Assert.Contains(await api.GetSubscriptionsDetailsAsync(atCap).DefaultTimeout(), d => d["userId"] == client.UserId);
+        // Duplicates are named once.
+        Assert.Contains(await api.GetSubscriptionsDetailsAsync([.. atCap, .. atCap]).DefaultTimeout(), d => d["userId"] == client.UserId);
+        var refused = await Assert.ThrowsAsync<ArgumentException>(() => api.GetSubscriptionsDetailsAsync(over));
+        Assert.Contains($"At most {IServerEvents.MaxChannelsPerCall}", refused.Message, StringComparison.Ordinal);
+        await Assert.ThrowsAsync<ArgumentException>(() => api.NotifyChannelsAsync(over, "cmd.x", 1));
+        await Assert.ThrowsAsync<ArgumentException>(() => api.NotifyChannelsJsonAsync(over, "cmd.x", "1"));
+
+        Assert.DoesNotContain(await client.BarrierAsync(api), e => e.Selector == "cmd.x");
+    }
+}

@@ -66,3 +66,25 @@ public abstract partial class SseBridgeSpecification
         Assert.False(sse.Ended.IsCompleted);
     }
 }
+
+public abstract partial class SseBridgeSpecification
+{
+    [Fact]
+    public async Task Listing_subscribers_of_thousands_of_channels_gets_400_and_of_the_cap_works()
+    {
+        await using var cluster = await StartAsync();
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=c7");
+        using var http = new HttpClient();
+
+        // 8,000 short names fit in the default 64 KiB body: what made the Redis presence script fail (500) before.
+        var many = string.Join(',', Enumerable.Range(0, 8000).Select(i => $"c{i}"));
+        using var tooMany = await http.PostAsync(new Uri(cluster[1].BaseUri, "/event-subscribers"), new FormUrlEncodedContent([new("channels", many)])).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.BadRequest, tooMany.StatusCode);
+        Assert.Contains($"At most {IServerEvents.MaxChannelsPerCall}", await tooMany.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        var atCap = string.Join(',', Enumerable.Range(0, IServerEvents.MaxChannelsPerCall).Select(i => $"c{i}"));
+        using var listed = await http.PostAsync(new Uri(cluster[2].BaseUri, "/event-subscribers"), new FormUrlEncodedContent([new("channels", atCap)])).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        Assert.Contains($"\"userId\":\"{sse.ConnectInfo["userId"]}\"", await listed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+    }
+}
