@@ -22,6 +22,8 @@ var serverEvents = builder.Services.AddServerEvents(o =>
     o.NotifyChannelOfSubscriptions = false;
     // SSE subscribers of the driver send no heartbeats: what is measured is delivery, not heartbeat POSTs.
     o.IdleTimeout = TimeSpan.FromMinutes(10);
+    // Its hub subscribers start pinging once all of them are connected, which takes longer than 30 s at 10,000.
+    o.SilentConnectionTimeout = TimeSpan.FromMinutes(10);
     if (config["history"] is { } history)
     {
         o.HistoryPerTarget = int.Parse(history, System.Globalization.CultureInfo.InvariantCulture);

@@ -57,7 +57,7 @@ var app = builder.Build();
 app.UseWebSockets();
 app.UseDefaultFiles();
 app.UseStaticFiles();
-app.MapHub<ChatServerEventsHub>("/hub");
+app.MapServerEvents("/hub");
 app.MapServerEventsSse();
 app.MapChatRoutes();
 app.MapHealthChecks("/health");

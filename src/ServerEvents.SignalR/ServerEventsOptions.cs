@@ -54,6 +54,21 @@ public sealed class ServerEventsOptions
     public bool AllowLifecycleSelectors { get; set; }
 
     /// <summary>
+    /// Most subscriptions (hub connections and SSE streams together) one client address may hold on this server; more
+    /// are refused (hub: a handshake error; SSE: 429). Null for no limit. Loopback addresses are not limited; behind a
+    /// proxy, forward the client's address (<c>UseForwardedHeaders</c>) or the proxy's address is the one counted.
+    /// </summary>
+    public int? MaxConnectionsPerAddress { get; set; } = 100;
+
+    /// <summary>
+    /// How long a hub connection may stay after its handshake without sending anything, not even SignalR's keep-alive
+    /// ping (official clients send one every 15 s); then it is closed, and its channels see <c>cmd.onLeave</c>. SignalR's
+    /// own <c>ClientTimeoutInterval</c> only starts with a client's first message. Null to keep silent connections.
+    /// Only for hubs mapped with <c>MapServerEvents</c>.
+    /// </summary>
+    public TimeSpan? SilentConnectionTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Finds the caller's session id. The default follows ServiceStack: the <c>ss-id</c> query
     /// parameter, else the <c>ss-pid</c> cookie when the <c>ss-opt</c> cookie is <c>perm</c>, else the <c>ss-id</c> cookie.
     /// </summary>

@@ -46,7 +46,8 @@ public static class ServerEventsServiceCollectionExtensions
             options.Configure(configure);
         }
         options.Validate(o => o.IdleTimeout > TimeSpan.Zero && o.HeartbeatInterval > TimeSpan.Zero, "IdleTimeout and HeartbeatInterval must be positive.")
-            .Validate(o => o.MaxChannelsPerSubscription > 0 && o.ChannelNames.MaxLength > 0 && o.MaxMessageLength > 0, "Limits must be positive.")
+            .Validate(o => o.MaxChannelsPerSubscription > 0 && o.ChannelNames.MaxLength > 0 && o.MaxMessageLength > 0 && o.MaxConnectionsPerAddress is null or > 0, "Limits must be positive.")
+            .Validate(o => o.SilentConnectionTimeout is null || o.SilentConnectionTimeout > TimeSpan.Zero, "SilentConnectionTimeout must be positive (or null).")
             .ValidateOnStart();
 
         var builder = new ServerEventsBuilder(services, typeof(THub));
@@ -58,6 +59,9 @@ public static class ServerEventsServiceCollectionExtensions
         services.AddSingleton<LocalConnections>();
         services.TryAddSingleton<ConnectionControl, LocalConnectionControl>();
         services.AddSingleton<Payloads>();
+        services.TryAddSingleton<RefusalLog>();
+        services.TryAddSingleton<ConnectionsPerAddress>();
+        services.TryAddSingleton<HubConnectionGuard>();
         services.AddSingleton<SubscriptionFactory>();
         services.AddSingleton<SubscriptionLifecycle>();
         services.AddSingleton<IServerEvents, HubServerEvents>();

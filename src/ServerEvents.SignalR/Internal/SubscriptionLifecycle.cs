@@ -44,9 +44,11 @@ internal sealed class SubscriptionLifecycle(
             ?? throw new HubException("Server Events subscriptions need an HTTP request.");
         var cancellationToken = context.ConnectionAborted;
         SubscriptionInfo info;
+        long? lastEventId;
         try
         {
             var channels = factory.ChannelsFromQuery(http.Request.Query);
+            lastEventId = LastEventId(http);
             info = await factory.CreateAsync(context.ConnectionId, http, channels, cancellationToken);
         }
         catch (ArgumentException ex)
@@ -69,14 +71,15 @@ internal sealed class SubscriptionLifecycle(
         {
             throw new HubException(ex.Message);
         }
-        await RegisterAsync(info, LastEventId(http), () => local.Add(context), cancellationToken);
+        await RegisterAsync(info, lastEventId, () => local.Add(context), cancellationToken);
     }
 
     /// <summary>
     /// The last event id a resuming client saw: EventSource's <c>Last-Event-ID</c> header on an SSE reconnect,
     /// or a <c>lastEventId</c> query parameter (hub clients, or an SSE client that starts afresh).
     /// </summary>
-    private static long? LastEventId(HttpContext http)
+    /// <exception cref="ArgumentException">The value is not an event id (the message shows it cut short).</exception>
+    public static long? LastEventId(HttpContext http)
     {
         // The header first: EventSource keeps the URL it started with (and any lastEventId in it) when it reconnects
         // by itself, but sends the id it last saw in the header.
@@ -87,7 +90,7 @@ internal sealed class SubscriptionLifecycle(
         }
         return long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var id)
             ? id
-            : throw new HubException($"lastEventId must be an event id (a non-negative integer), not '{value}'.");
+            : throw new ArgumentException($"lastEventId must be an event id (a non-negative integer), not '{RefusalLog.Truncate(value)}'.");
     }
 
     /// <summary>Removes a hub connection's subscription after it disconnected (no-op if already removed).</summary>

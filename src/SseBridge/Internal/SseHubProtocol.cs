@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.Options;
+using ServerEvents.Internal;
 
 namespace ServerEvents.Sse.Internal;
 
@@ -15,7 +16,7 @@ namespace ServerEvents.Sse.Internal;
 /// <c>Clients.Group(channel).SendAsync("name", arg)</c>) becomes <c>data: cmd.name json</c> without an id.
 /// SSE clients send nothing through the connection (they use HTTP requests), so nothing is ever parsed.
 /// </summary>
-internal sealed class SseHubProtocol(IOptions<ServerEventsOptions> options) : IHubProtocol
+internal sealed class SseHubProtocol(IOptions<ServerEventsOptions> options) : IHubProtocol, IInternalHubProtocol
 {
     public const string ProtocolName = "servicestack-sse";
 

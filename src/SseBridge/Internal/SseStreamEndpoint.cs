@@ -22,6 +22,8 @@ internal sealed class SseStreamEndpoint(
     SseConnections connections,
     IOptions<ServerEventsOptions> serverEventsOptions,
     IOptions<SseBridgeOptions> bridgeOptions,
+    ConnectionsPerAddress perAddress,
+    RefusalLog refusals,
     TimeProvider time)
 {
     // How long a closed stream's request may wait for the hub side and the pump to finish.
@@ -42,10 +44,13 @@ internal sealed class SseStreamEndpoint(
         }
         try
         {
+            // Checked here, not only by the hub: a refusal inside the hub would be logged by SignalR as an error.
             factory.ChannelsFromQuery(request.Query);
+            SubscriptionLifecycle.LastEventId(http);
         }
         catch (ArgumentException ex)
         {
+            refusals.Refused("an SSE stream", ex.Message);
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status400BadRequest, ex.Message);
             return;
         }
@@ -54,6 +59,26 @@ internal sealed class SseStreamEndpoint(
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status429TooManyRequests, limit);
             return;
         }
+        var address = http.Connection.RemoteIpAddress;
+        if (!perAddress.TryAcquire(address))
+        {
+            refusals.Refused("too many connections from one address", address?.ToString());
+            await SubscriberEndpoints.TextAsync(response, StatusCodes.Status429TooManyRequests, $"Too many connections from {address}: at most {perAddress.Limit} per address.");
+            return;
+        }
+        try
+        {
+            await StreamAsync(http);
+        }
+        finally
+        {
+            perAddress.Release(address);
+        }
+    }
+
+    private async Task StreamAsync(HttpContext http)
+    {
+        var response = http.Response;
 
         var id = NewSubscriptionId();
         http.Items[SubscriptionFactory.TransportConnectArgsKey] = ConnectUrls(http, id);

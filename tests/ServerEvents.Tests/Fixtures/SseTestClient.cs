@@ -19,6 +19,7 @@ public sealed class SseTestClient : IAsyncDisposable
 {
     private readonly HttpClient _http;
     private readonly CancellationTokenSource _stop = new();
+    private int _disposed;
     private readonly List<SseFrame> _frames = [];
     private readonly StringBuilder _raw = new();
     private readonly object _gate = new();
@@ -183,6 +184,11 @@ public sealed class SseTestClient : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        // Tests may end a stream early and still hold it in an await using.
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
         await _stop.CancelAsync();
         Response.Dispose();
         _http.Dispose();
