@@ -29,6 +29,10 @@ public static class SseBridgeExtensions
         {
             options.Configure(configure);
         }
+        options.Validate(o => o.MaxRequestBodyBytes > 0 && o.MaxUnsentBytesPerStream > 0 && o.MaxSubscribersListed > 0
+                && o.MaxStreamsPerUser is null or > 0 && o.SubscriberListsPerSecond is null or > 0 && o.KeepAliveInterval > TimeSpan.Zero,
+                "SSE bridge limits must be positive.")
+            .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHubProtocol, SseHubProtocol>());
         services.TryAddSingleton<SseConnections>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, SseConnections>(sp => sp.GetRequiredService<SseConnections>()));

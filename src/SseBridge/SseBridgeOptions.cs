@@ -48,6 +48,23 @@ public sealed class SseBridgeOptions
     /// </summary>
     public long MaxUnsentBytesPerStream { get; set; } = 1024 * 1024;
 
+    /// <summary>
+    /// Decides who may list subscribers (<c>/event-subscribers</c> and its DTO routes); false answers 403. Null lets
+    /// anyone (ServiceStack's behaviour) — the list shows every subscriber's display name and channels, so a public
+    /// site usually wants at least a signed-in user here.
+    /// </summary>
+    public Func<Microsoft.AspNetCore.Http.HttpContext, ValueTask<bool>>? AuthorizeSubscriberList { get; set; }
+
+    /// <summary>
+    /// Subscriber lists one client address may ask for per second, with bursts of four times as many; more get 429
+    /// with <c>Retry-After</c>. Each list costs the server (and Redis) work in proportion to the subscribers listed.
+    /// Loopback is not limited. Null for no limit.
+    /// </summary>
+    public int? SubscriberListsPerSecond { get; set; } = 5;
+
+    /// <summary>Most subscribers one list answers with (the first ones found); the rest are left out.</summary>
+    public int MaxSubscribersListed { get; set; } = 1000;
+
     /// <summary>A comment line is sent after this long without any frame, so proxies keep the stream open.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
 }

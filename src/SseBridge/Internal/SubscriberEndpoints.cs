@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
@@ -15,10 +16,31 @@ internal sealed class SubscriberEndpoints(
     IServerEvents serverEvents,
     SubscriptionLifecycle lifecycle,
     IOptions<ServerEventsOptions> serverEventsOptions,
-    IOptions<SseBridgeOptions> bridgeOptions)
+    IOptions<SseBridgeOptions> bridgeOptions,
+    RefusalLog refusals)
 {
     private readonly ServerEventsOptions _options = serverEventsOptions.Value;
     private readonly SseBridgeOptions _bridge = bridgeOptions.Value;
+    private readonly PartitionedRateLimiter<HttpContext> _listLimiter = ListLimiter(bridgeOptions.Value.SubscriberListsPerSecond);
+
+    // A token bucket per client address; loopback (local tooling, a proxy without forwarded headers) is not limited.
+    private static PartitionedRateLimiter<HttpContext> ListLimiter(int? perSecond) =>
+        PartitionedRateLimiter.Create<HttpContext, System.Net.IPAddress>(http =>
+        {
+            var address = http.Connection.RemoteIpAddress;
+            if (perSecond is not { } rate || address is null || System.Net.IPAddress.IsLoopback(address))
+            {
+                return RateLimitPartition.GetNoLimiter(System.Net.IPAddress.Loopback);
+            }
+            return RateLimitPartition.GetTokenBucketLimiter(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, _ => new TokenBucketRateLimiterOptions
+            {
+                TokenLimit = rate * 4,
+                TokensPerPeriod = rate,
+                ReplenishmentPeriod = TimeSpan.FromSeconds(1),
+                QueueLimit = 0,
+                AutoReplenishment = true,
+            });
+        });
 
     /// <summary>Pulses the subscription (its owner then pushes <c>cmd.onHeartbeat</c>); 200 with an empty body.</summary>
     public Task HeartbeatAsync(HttpContext http) => GuardAsync(http, async request =>
@@ -39,12 +61,29 @@ internal sealed class SubscriberEndpoints(
         await JsonAsync(http.Response, StatusCodes.Status200OK, removed.ToMeta());
     });
 
-    /// <summary>The meta of the subscriptions in any of the channels (all when none are given).</summary>
+    /// <summary>
+    /// The meta of the subscriptions in any of the channels (all when none are given), at most
+    /// <see cref="SseBridgeOptions.MaxSubscribersListed"/>; authorized and rate-limited per client address first.
+    /// </summary>
     public Task GetSubscribersAsync(HttpContext http) => GuardAsync(http, async request =>
     {
+        if (_bridge.AuthorizeSubscriberList is { } authorize && !await authorize(http))
+        {
+            throw new BadRequestException(StatusCodes.Status403Forbidden, "Listing subscribers is not allowed for this caller.");
+        }
+        using (var lease = _listLimiter.AttemptAcquire(http))
+        {
+            if (!lease.IsAcquired)
+            {
+                var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
+                http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                refusals.Refused("a subscriber list over the per-address rate", http.Connection.RemoteIpAddress?.ToString());
+                throw new BadRequestException(StatusCodes.Status429TooManyRequests, "Too many subscriber lists from this address; retry later.");
+            }
+        }
         var channels = request.List("channels").Concat(request.List("channel")).ToList();
         var details = await serverEvents.GetSubscriptionsDetailsAsync(channels, http.RequestAborted);
-        await JsonAsync(http.Response, StatusCodes.Status200OK, details);
+        await JsonAsync(http.Response, StatusCodes.Status200OK, details.Count > _bridge.MaxSubscribersListed ? details.Take(_bridge.MaxSubscribersListed) : details);
     });
 
     /// <summary>Unsubscribes then subscribes channels (ServiceStack's order); <c>cmd.onUpdate</c> goes to the channels.</summary>

@@ -88,3 +88,112 @@ public abstract partial class SseBridgeSpecification
         Assert.Contains($"\"userId\":\"{sse.ConnectInfo["userId"]}\"", await listed.Content.ReadAsStringAsync(), StringComparison.Ordinal);
     }
 }
+
+public abstract partial class SseBridgeSpecification
+{
+    [Fact]
+    public async Task Subscriber_lists_are_rate_limited_per_address_with_retry_after()
+    {
+        await using var cluster = await StartAsync(bridge: b => b.SubscriberListsPerSecond = 1);
+        await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri);
+        using var crowd = new HttpClient();
+        crowd.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.60");
+        using var other = new HttpClient();
+        other.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.61");
+        using var local = new HttpClient();
+        var list = new Uri(cluster[0].BaseUri, "/event-subscribers?channels=home");
+
+        // A burst of four times the rate, then 429 with the wait.
+        for (var i = 0; i < 4; i++)
+        {
+            using var ok = await crowd.GetAsync(list).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
+        }
+        using var limited = await crowd.GetAsync(list).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.TooManyRequests, limited.StatusCode);
+        Assert.True(limited.Headers.RetryAfter?.Delta >= TimeSpan.FromSeconds(1), limited.Headers.RetryAfter?.ToString());
+
+        using var elsewhere = await other.GetAsync(list).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
+        for (var i = 0; i < 10; i++)
+        {
+            using var loopback = await local.GetAsync(list).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, loopback.StatusCode);
+        }
+        await Task.Delay(TimeSpan.FromSeconds(1.5));
+        using var later = await crowd.GetAsync(list).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, later.StatusCode);
+    }
+
+    [Fact]
+    public async Task Listing_subscribers_can_be_authorized_and_is_capped()
+    {
+        await using var cluster = await StartAsync(bridge: b =>
+        {
+            b.AuthorizeSubscriberList = http => ValueTask.FromResult(http.User.Identity?.IsAuthenticated == true);
+            b.MaxSubscribersListed = 2;
+        });
+        await using var a = await SseTestClient.ConnectAsync(cluster[0].BaseUri, user: "u1;alice");
+        await using var b = await SseTestClient.ConnectAsync(cluster[1].BaseUri, user: "u2;bob");
+        await using var c = await SseTestClient.ConnectAsync(cluster[2 % cluster.Count].BaseUri, user: "u3;carol");
+
+        using var anonymous = await new HttpClient().GetAsync(new Uri(cluster[0].BaseUri, "/event-subscribers?channels=home")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.Forbidden, anonymous.StatusCode);
+        using var viaDto = await new HttpClient().GetAsync(new Uri(cluster[0].BaseUri, "/api/GetEventSubscribers?channels=home")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.Forbidden, viaDto.StatusCode);
+
+        using var listed = await a.Http.GetAsync(new Uri(cluster[0].BaseUri, "/event-subscribers?channels=home")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        using var json = System.Text.Json.JsonDocument.Parse(await listed.Content.ReadAsStringAsync());
+        Assert.Equal(2, json.RootElement.GetArrayLength());
+    }
+}
+
+public abstract partial class SseBridgeSpecification
+{
+    [Fact]
+    public async Task A_subscriber_list_flood_from_one_address_is_bounded_and_others_keep_receiving()
+    {
+        await using var cluster = await StartAsync();
+        // Listed subscribers, so that every list served costs the back-end something.
+        var crowd = await Task.WhenAll(Enumerable.Range(0, 60).Select(i => SseTestClient.OpenAsync(cluster[i % cluster.Count].BaseUri, "channels=crowd")));
+        await Eventually.TrueAsync(async () => (await cluster.Api(0).GetSubscriptionsDetailsAsync(["crowd"])).Count == crowd.Length, "the crowd did not subscribe");
+        var watcher = await cluster.ConnectAsync(0, "news");
+        using var flood = new HttpClient();
+        flood.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.70");
+        var list = new Uri(cluster[0].BaseUri, "/event-subscribers?channels=crowd");
+        int served = 0, refused = 0;
+        var started = System.Diagnostics.Stopwatch.StartNew();
+
+        using var stop = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+        var loops = Enumerable.Range(0, 4).Select(_ => Task.Run(async () =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                using var response = await flood.GetAsync(list);
+                var counter = response.StatusCode switch
+                {
+                    HttpStatusCode.OK => Interlocked.Increment(ref served),
+                    HttpStatusCode.TooManyRequests => Interlocked.Increment(ref refused),
+                    _ => throw new InvalidOperationException($"Unexpected {(int)response.StatusCode}"),
+                };
+            }
+        })).ToList();
+        // Meanwhile the watcher's channel keeps being served, every message.
+        for (var i = 0; i < 20; i++)
+        {
+            await cluster.Api(i % cluster.Count).NotifyChannelJsonAsync("news", "cmd.tick", i.ToString(System.Globalization.CultureInfo.InvariantCulture)).DefaultTimeout();
+            await watcher.WaitForAsync(e => e.Selector == "cmd.tick" && e.Json == i.ToString(System.Globalization.CultureInfo.InvariantCulture)).DefaultTimeout();
+        }
+        await Task.WhenAll(loops).DefaultTimeout();
+
+        // A burst of 20 (four times the default 5 per second), then 5 per second.
+        var seconds = started.Elapsed.TotalSeconds;
+        Assert.InRange(served, 1, 20 + (int)Math.Ceiling(5 * seconds) + 2);
+        Assert.True(refused > served, $"{served} served, {refused} refused");
+        foreach (var client in crowd)
+        {
+            await client.DisposeAsync();
+        }
+    }
+}
