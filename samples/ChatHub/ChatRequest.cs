@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.Features;
 
 namespace ChatHub;
 
@@ -9,9 +10,33 @@ namespace ChatHub;
 public sealed class ChatRequest
 {
     private const int MaxBody = 64 * 1024;
+    private static readonly FormOptions FormLimits = new() { ValueCountLimit = 64, KeyLengthLimit = 256, ValueLengthLimit = MaxBody, MultipartBodyLengthLimit = MaxBody };
     private readonly Dictionary<string, string> _fields = new(StringComparer.OrdinalIgnoreCase);
 
+    /// <summary>Reads the request; any oversized or malformed body is a <see cref="BadHttpRequestException"/> with its 4xx status.</summary>
     public static async Task<ChatRequest> ReadAsync(HttpRequest request)
+    {
+        // Holds for chunked bodies too: the server stops reading at the limit (413).
+        if (request.HttpContext.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } limit)
+        {
+            limit.MaxRequestBodySize = MaxBody;
+        }
+        try
+        {
+            return await ReadFieldsAsync(request);
+        }
+        catch (InvalidDataException ex)
+        {
+            // Too many fields, a value too long, NUL characters, malformed multipart.
+            throw new BadHttpRequestException($"The form was refused: {ex.Message}", StatusCodes.Status400BadRequest);
+        }
+        catch (IOException ex) when (ex is not BadHttpRequestException && !request.HttpContext.RequestAborted.IsCancellationRequested)
+        {
+            throw new BadHttpRequestException("The request body ended before it was complete.", StatusCodes.Status400BadRequest);
+        }
+    }
+
+    private static async Task<ChatRequest> ReadFieldsAsync(HttpRequest request)
     {
         var fields = new ChatRequest();
         foreach (var (key, value) in request.RouteValues)
@@ -28,7 +53,7 @@ public sealed class ChatRequest
         }
         if (request.HasFormContentType)
         {
-            foreach (var (key, value) in await request.ReadFormAsync())
+            foreach (var (key, value) in await request.ReadFormAsync(FormLimits, request.HttpContext.RequestAborted))
             {
                 fields.Set(key, value.ToString());
             }

@@ -9,6 +9,8 @@ namespace ChatHub;
 public static class ChatRoutes
 {
     public const int MaxMessageLength = 4096;
+    public const int MaxHistoryChannels = 50;
+    public const string AdminKeyHeader = "X-Admin-Key";
 
     public static void MapChatRoutes(this IEndpointRouteBuilder app)
     {
@@ -20,11 +22,19 @@ public static class ChatRoutes
         app.Map("/api/GetChatHistory", GetHistoryAsync);
         app.Map("/reset", async (IChatHistory history, HttpContext http) =>
         {
+            if (AdminRefusal(http) is { } refused)
+            {
+                return refused;
+            }
             await history.ClearAsync(http.RequestAborted);
             return Results.Redirect("/");
         });
         app.Map("/api/ClearChatHistory", async (IChatHistory history, HttpContext http) =>
         {
+            if (AdminRefusal(http) is { } refused)
+            {
+                return refused;
+            }
             await history.ClearAsync(http.RequestAborted);
             return Results.NoContent();
         });
@@ -118,10 +128,22 @@ public static class ChatRoutes
         return Results.NoContent();
     }
 
-    private static async Task<IResult> GetHistoryAsync(HttpContext http, IChatHistory history)
+    private static async Task<IResult> GetHistoryAsync(HttpContext http, IChatHistory history, Microsoft.Extensions.Options.IOptions<ServerEventsOptions> options)
     {
         var request = await ChatRequest.ReadAsync(http.Request);
-        var channels = request.List("channels");
+        var channels = request.List("channels").Distinct(StringComparer.Ordinal).ToList();
+        if (channels.Count > MaxHistoryChannels)
+        {
+            return Error(StatusCodes.Status400BadRequest, $"At most {MaxHistoryChannels} channels per history request.");
+        }
+        try
+        {
+            channels.ForEach(c => options.Value.ChannelNames.Validate(c, "channels"));
+        }
+        catch (ArgumentException ex)
+        {
+            return Error(StatusCodes.Status400BadRequest, ex.Message);
+        }
         long? afterId = long.TryParse(request["afterId"], NumberStyles.None, CultureInfo.InvariantCulture, out var after) ? after : null;
         var take = int.TryParse(request["take"], NumberStyles.None, CultureInfo.InvariantCulture, out var t) ? Math.Clamp(t, 1, 1000) : 100;
         var results = await history.GetAsync(channels.Count == 0 ? ["home"] : channels, afterId, take, http.RequestAborted);
@@ -130,6 +152,10 @@ public static class ChatRoutes
 
     private static async Task<IResult> ResetServerEventsAsync(IServerEvents events, HttpContext http)
     {
+        if (AdminRefusal(http) is { } refused)
+        {
+            return refused;
+        }
         await events.ResetAsync(http.RequestAborted);
         return Results.NoContent();
     }
@@ -144,6 +170,29 @@ public static class ChatRoutes
         var info = await events.GetSubscriptionInfoAsync(from, http.RequestAborted);
         return info is null ? (null, Error(StatusCodes.Status404NotFound, $"Subscription {from} does not exist")) : (info, null);
     }
+
+    /// <summary>
+    /// The reset routes disconnect everyone and wipe history: allowed in the Development environment, or with the key
+    /// given by <c>--admin-key</c> (header <c>X-Admin-Key</c> or <c>?key=</c>); refused otherwise.
+    /// </summary>
+    private static IResult? AdminRefusal(HttpContext http)
+    {
+        if (http.RequestServices.GetRequiredService<IHostEnvironment>().IsDevelopment())
+        {
+            return null;
+        }
+        var key = http.RequestServices.GetRequiredService<ChatSettings>().AdminKey;
+        var given = http.Request.Headers[AdminKeyHeader].FirstOrDefault() ?? http.Request.Query["key"].FirstOrDefault();
+        if (key is not null && given is not null
+            && System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(System.Text.Encoding.UTF8.GetBytes(key), System.Text.Encoding.UTF8.GetBytes(given)))
+        {
+            return null;
+        }
+        return Error(StatusCodes.Status403Forbidden, "Resetting needs the admin key (start with --admin-key) or the Development environment.");
+    }
+
+    /// <summary>Writes the ServiceStack-shaped error answer outside an endpoint (the error middleware).</summary>
+    public static Task WriteErrorAsync(HttpContext http, int status, string message) => Error(status, message).ExecuteAsync(http);
 
     private static IResult Error(int status, string message) =>
         Results.Json(new { responseStatus = new { errorCode = status == 404 ? "NotFound" : "ArgumentException", message } }, JsonSerializerOptions.Web, statusCode: status);

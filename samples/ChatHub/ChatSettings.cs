@@ -6,9 +6,9 @@ namespace ChatHub;
 /// The sample's settings, from (lowest to highest) appsettings.json, <c>CHATHUB_*</c> environment
 /// variables and the command line — in Chat.exe's two forms, <c>--port 1337</c> and <c>/port=1337</c>.
 /// </summary>
-public sealed record ChatSettings(int Port, string? Redis, string? Background)
+public sealed record ChatSettings(int Port, string? Redis, string? Background, string? AdminKey = null)
 {
-    private static readonly string[] Known = ["port", "redis", "background"];
+    private static readonly string[] Known = ["port", "redis", "background", "admin-key"];
 
     /// <summary>Reads the settings; throws <see cref="ArgumentException"/> with a one-line reason for bad input.</summary>
     public static ChatSettings Read(string[] args, IConfiguration configuration)
@@ -28,7 +28,7 @@ public sealed record ChatSettings(int Port, string? Redis, string? Background)
         {
             throw new ArgumentException($"--port must be a number from 1 to 65535, not '{portText}'.");
         }
-        return new ChatSettings(port, Blank(values["redis"]), Blank(values["background"]));
+        return new ChatSettings(port, Blank(values["redis"]), Blank(values["background"]), Blank(values["admin-key"]));
     }
 
     private static IEnumerable<(string Key, string Value)> ParseArguments(string[] args)
@@ -55,7 +55,7 @@ public sealed record ChatSettings(int Port, string? Redis, string? Background)
             }
             else
             {
-                throw new ArgumentException($"Unexpected argument '{arg}'. Use --port 1337 --redis localhost --background /img/bg.jpg (or /port=1337 …).");
+                throw new ArgumentException($"Unexpected argument '{arg}'. Use --port 1337 --redis localhost --background /img/bg.jpg --admin-key <secret> (or /port=1337 …).");
             }
             if (!Known.Contains(name, StringComparer.OrdinalIgnoreCase))
             {

@@ -54,6 +54,7 @@ else
 }
 
 var app = builder.Build();
+app.UseChatErrors();
 app.UseWebSockets();
 app.UseDefaultFiles();
 app.UseStaticFiles();

@@ -33,7 +33,10 @@ public static class ChatHubProcess
 
     /// <summary>Starts it on <paramref name="port"/>, e.g. again where a killed instance was.</summary>
     public static Task<HostProcess> StartAsync(int port, params string[] args) =>
-        HostProcess.StartAsync(Dll, "ChatHub on ", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), .. args]);
+        HostProcess.StartAsync(Dll, "ChatHub on ", ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--admin-key", AdminKey, .. args]);
+
+    /// <summary>The key every test instance is started with, for its reset routes.</summary>
+    public const string AdminKey = "test-admin-key";
 
     /// <summary>Runs the sample expecting it to refuse to start; returns its exit code and output.</summary>
     public static async Task<(int ExitCode, string Output)> RunToFailureAsync(params string[] args)

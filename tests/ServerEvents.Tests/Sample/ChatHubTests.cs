@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
 using ServerEvents.Tests.Fixtures;
@@ -29,9 +30,9 @@ public abstract class ChatHubSpecification : IAsyncLifetime
         }
     }
 
-    private Uri Url(int instance, string path) => new(Instance(instance).BaseUri, path);
+    protected Uri Url(int instance, string path) => new(Instance(instance).BaseUri, path);
 
-    private Task<HttpResponseMessage> PostFormAsync(int instance, string path, params (string, string)[] fields) =>
+    protected Task<HttpResponseMessage> PostFormAsync(int instance, string path, params (string, string)[] fields) =>
         _http.PostAsync(Url(instance, path), new FormUrlEncodedContent(fields.Select(f => new KeyValuePair<string, string>(f.Item1, f.Item2)))).DefaultTimeout();
 
     private Task<HttpResponseMessage> PostJsonAsync(int instance, string path, object body) =>
@@ -199,19 +200,32 @@ public abstract class ChatHubSpecification : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Reset_routes_clear_history_and_subscriptions()
+    public async Task Reset_routes_need_the_admin_key_and_clear_history_and_subscriptions()
     {
         var channel = UniqueChannel();
         var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
         (await PostFormAsync(0, $"/channels/{channel}/chat", ("from", hub.Id), ("message", "keep?"))).Dispose();
-
         using var noRedirects = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
-        using var reset = await noRedirects.GetAsync(Url(1, "/reset")).DefaultTimeout();
+        using var admin = new HttpClient(new HttpClientHandler { AllowAutoRedirect = false });
+        admin.DefaultRequestHeaders.Add(ChatRoutesAdminKeyHeader, ChatHubProcess.AdminKey);
+
+        // Without the key (or with a wrong one) nothing is reset.
+        foreach (var path in new[] { "/reset", "/reset-serverevents", "/api/ClearChatHistory", "/api/ResetServerEvents" })
+        {
+            using var refused = await noRedirects.PostAsync(Url(1, path), null).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+            using var wrongKey = await noRedirects.PostAsync(Url(2, path + "?key=guess"), null).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.Forbidden, wrongKey.StatusCode);
+        }
+        Assert.NotEmpty((await JsonOf(await _http.GetAsync(Url(0, $"/chathistory?channels={channel}")).DefaultTimeout())).GetProperty("results").EnumerateArray());
+        Assert.False(hub.Closed.IsCompleted);
+
+        using var reset = await admin.GetAsync(Url(1, "/reset")).DefaultTimeout();
         Assert.Equal(HttpStatusCode.Redirect, reset.StatusCode);
         var history = await JsonOf(await _http.GetAsync(Url(0, $"/chathistory?channels={channel}")).DefaultTimeout());
         Assert.Empty(history.GetProperty("results").EnumerateArray());
 
-        using var resetEvents = await _http.PostAsync(Url(2, "/reset-serverevents"), null).DefaultTimeout();
+        using var resetEvents = await _http.PostAsync(Url(2, $"/reset-serverevents?key={ChatHubProcess.AdminKey}"), null).DefaultTimeout();
         Assert.Equal(HttpStatusCode.NoContent, resetEvents.StatusCode);
         await hub.Closed.DefaultTimeout();
         var subscribers = await JsonOf(await _http.GetAsync(Url(0, $"/event-subscribers?channels={channel}")).DefaultTimeout());
@@ -220,17 +234,69 @@ public abstract class ChatHubSpecification : IAsyncLifetime
         // The /api/{DtoName} forms of both.
         var again = await TestClient.ConnectAsync(new Uri(Instance(1).BaseUri, $"/hub?channels={channel}"));
         (await PostFormAsync(1, $"/channels/{channel}/chat", ("from", again.Id), ("message", "again"))).Dispose();
-        using (var clear = await PostJsonAsync(2, "/api/ClearChatHistory", new { }))
+        using (var clear = await admin.PostAsync(Url(2, "/api/ClearChatHistory"), JsonContent.Create(new { })).DefaultTimeout())
         {
             Assert.Equal(HttpStatusCode.NoContent, clear.StatusCode);
         }
         history = await JsonOf(await _http.GetAsync(Url(1, $"/api/GetChatHistory?channels={channel}")).DefaultTimeout());
         Assert.Empty(history.GetProperty("results").EnumerateArray());
-        using (var resetApi = await PostJsonAsync(0, "/api/ResetServerEvents", new { }))
+        using (var resetApi = await admin.PostAsync(Url(0, "/api/ResetServerEvents"), JsonContent.Create(new { })).DefaultTimeout())
         {
             Assert.Equal(HttpStatusCode.NoContent, resetApi.StatusCode);
         }
         await again.Closed.DefaultTimeout();
+    }
+
+    private const string ChatRoutesAdminKeyHeader = "X-Admin-Key";
+
+    public static TheoryData<string, string, string, bool, int> HostileChatBodies()
+    {
+        var manyChannels = "channels=" + string.Join(',', Enumerable.Range(0, 550_000).Select(i => $"c{i}"));
+        return new()
+        {
+            { "/chathistory", "application/x-www-form-urlencoded", manyChannels, true, 413 },
+            { "/api/GetChatHistory", "application/x-www-form-urlencoded", "channels=" + string.Join(',', Enumerable.Range(0, 51).Select(i => $"c{i}")), false, 400 },
+            { "/chathistory", "application/x-www-form-urlencoded", "channels=home,a%40b", false, 400 },
+            { "/channels/x/chat", "application/x-www-form-urlencoded", "message=" + new string('x', 3_000_000), true, 413 },
+            { "/api/PostChatToChannel", "application/json", "{\"message\":\"" + new string('x', 3_000_000) + "\"}", true, 413 },
+            { "/channels/x/chat", "application/x-www-form-urlencoded", "from=%00&message=hi", false, 400 },
+            { "/channels/x/chat", "application/x-www-form-urlencoded", string.Join('&', Enumerable.Range(0, 1025).Select(i => $"f{i}=1")), false, 400 },
+            { "/channels/x/chat", "multipart/form-data; boundary=XyZ", "--XyZ\r\nContent-Disposition: form-data; name=\"message\"\r\n\r\nhi", false, 400 },
+            { "/api/PostChatToChannel", "application/json", "{\"message\":\"\\ud800\"}", false, 400 },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(HostileChatBodies))]
+    public async Task Malformed_or_oversized_chat_requests_get_a_4xx_and_nothing_else(string path, string contentType, string body, bool chunked, int expected)
+    {
+        using var request = new HttpRequestMessage(HttpMethod.Post, Url(0, path))
+        {
+            Content = chunked ? new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(body))) : new StringContent(body, Encoding.UTF8),
+        };
+        request.Content.Headers.ContentType = System.Net.Http.Headers.MediaTypeHeaderValue.Parse(contentType);
+        if (chunked)
+        {
+            request.Headers.TransferEncodingChunked = true;
+            request.Content.Headers.ContentLength = null;
+        }
+        HttpResponseMessage response;
+        try
+        {
+            response = await _http.SendAsync(request).DefaultTimeout();
+        }
+        catch (HttpRequestException) when (expected == 413)
+        {
+            // The server may answer 413 and close before the client finished sending the body.
+            return;
+        }
+        using (response)
+        {
+            Assert.True(expected == (int)response.StatusCode, $"{path}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+        }
+        // The instance is still serving.
+        using var health = await _http.GetAsync(Url(0, "/chathistory?channels=home")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
     }
 
     // The sample has no in-process API: a barrier travels through the raw route to that one user.
@@ -263,6 +329,20 @@ public sealed class RedisChatHubTests(RedisFixture redis) : ChatHubSpecification
             ChatHubProcess.StartAsync("--redis", _ownRedis.ConnectionString, "--background", "/img/port-1.jpg"),
             ChatHubProcess.StartAsync($"/redis={_ownRedis.ConnectionString}"),
             ChatHubProcess.StartAsync("--redis", _ownRedis.ConnectionString));
+    }
+
+    [Fact]
+    public async Task A_chat_post_while_Redis_is_gone_gets_503_with_retry_after()
+    {
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, "/hub?channels=home"));
+        await _ownRedis!.KillAsync();
+
+        using var response = await PostFormAsync(1, "/channels/home/chat", ("from", hub.Id), ("message", "anyone?"));
+
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, response.StatusCode);
+        Assert.NotNull(response.Headers.RetryAfter?.Delta);
+        Assert.Contains("Redis is unavailable", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        await hub.DisposeAsync();
     }
 
     public override async Task DisposeAsync()
