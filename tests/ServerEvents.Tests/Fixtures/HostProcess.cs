@@ -67,6 +67,16 @@ public sealed class HostProcess : IAsyncDisposable
 
     public Uri HubUrl(string query) => new(BaseUri, "/hub?" + query);
 
+    /// <summary>The process's resident memory now.</summary>
+    public long WorkingSetBytes
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.WorkingSet64;
+        }
+    }
+
     public string Output
     {
         get

@@ -249,6 +249,41 @@ public abstract class ChatHubSpecification : IAsyncLifetime
 
     private const string ChatRoutesAdminKeyHeader = "X-Admin-Key";
 
+    [Fact]
+    public async Task A_stream_of_oversized_chunked_requests_leaves_the_instance_serving_with_bounded_memory()
+    {
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, "/hub?channels=home"));
+        var before = Instance(0).WorkingSetBytes;
+        var big = Encoding.UTF8.GetBytes("channels=" + string.Join(',', Enumerable.Range(0, 550_000).Select(i => $"c{i}")));
+
+        // 20 × 5 MB: each read no further than the 64 KiB limit.
+        for (var i = 0; i < 20; i++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, Url(0, i % 2 == 0 ? "/chathistory" : "/channels/home/chat"))
+            {
+                Content = new StreamContent(new MemoryStream(big)),
+            };
+            request.Content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/x-www-form-urlencoded");
+            request.Headers.TransferEncodingChunked = true;
+            try
+            {
+                using var response = await _http.SendAsync(request).DefaultTimeout();
+                Assert.Equal(HttpStatusCode.RequestEntityTooLarge, response.StatusCode);
+            }
+            catch (HttpRequestException)
+            {
+                // Answered 413 and closed before the whole body was sent.
+            }
+        }
+
+        var grown = (Instance(0).WorkingSetBytes - before) / 1048576.0;
+        Assert.True(grown < 40, $"the instance grew by {grown:0} MB");
+        using var chat = await PostFormAsync(0, "/channels/home/chat", ("from", hub.Id), ("message", "still here"));
+        Assert.Equal(HttpStatusCode.OK, chat.StatusCode);
+        await hub.WaitForAsync(e => e.Selector == "cmd.chat" && e.Json.Contains("still here", StringComparison.Ordinal));
+        await hub.DisposeAsync();
+    }
+
     public static TheoryData<string, string, string, bool, int> HostileChatBodies()
     {
         var manyChannels = "channels=" + string.Join(',', Enumerable.Range(0, 550_000).Select(i => $"c{i}"));
