@@ -24,6 +24,8 @@ var serverEvents = builder.Services.AddServerEvents(o =>
     o.IdleTimeout = TimeSpan.FromMinutes(10);
     // Its hub subscribers start pinging once all of them are connected, which takes longer than 30 s at 10,000.
     o.SilentConnectionTimeout = TimeSpan.FromMinutes(10);
+    // All its subscribers come from one address (the driver's).
+    o.MaxConnectionsPerAddress = null;
     if (config["history"] is { } history)
     {
         o.HistoryPerTarget = int.Parse(history, System.Globalization.CultureInfo.InvariantCulture);

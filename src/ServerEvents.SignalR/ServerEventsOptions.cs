@@ -55,8 +55,9 @@ public sealed class ServerEventsOptions
 
     /// <summary>
     /// Most subscriptions (hub connections and SSE streams together) one client address may hold on this server; more
-    /// are refused (hub: a handshake error; SSE: 429). Null for no limit. Loopback addresses are not limited; behind a
-    /// proxy, forward the client's address (<c>UseForwardedHeaders</c>) or the proxy's address is the one counted.
+    /// are refused (hub: a handshake error; SSE: 429). Null for no limit. Behind a proxy, forward the
+    /// client's address (<c>UseForwardedHeaders</c>), or the proxy's address is the one counted (and a busy proxy hits
+    /// the limit); loopback is counted like any address.
     /// </summary>
     public int? MaxConnectionsPerAddress { get; set; } = 100;
 

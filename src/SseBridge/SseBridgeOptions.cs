@@ -58,7 +58,7 @@ public sealed class SseBridgeOptions
     /// <summary>
     /// Subscriber lists one client address may ask for per second, with bursts of four times as many; more get 429
     /// with <c>Retry-After</c>. Each list costs the server (and Redis) work in proportion to the subscribers listed.
-    /// Loopback is not limited. Null for no limit.
+    /// Null for no limit.
     /// </summary>
     public int? SubscriberListsPerSecond { get; set; } = 5;
 

@@ -73,8 +73,14 @@ function addNote(text) {
     $("chat").scrollTop = $("chat").scrollHeight;
 }
 
+let refreshRetry = null;
 async function refreshUsers() {
     const res = await fetch(`/event-subscribers?channels=${encodeURIComponent(state.channel)}`);
+    if (res.status === 429) {
+        // Listing is rate-limited per address: one retry when the server says, however many events asked meanwhile.
+        refreshRetry ??= setTimeout(() => { refreshRetry = null; refreshUsers(); }, 1000 * (Number(res.headers.get("Retry-After")) || 1));
+        return;
+    }
     if (!res.ok) return;
     const users = await res.json();
     // One entry per user, however many tabs or transports they use.

@@ -7,8 +7,8 @@ namespace ServerEvents.Internal;
 /// <summary>
 /// Counts this server's live subscriptions (hub and SSE) per client address against
 /// <see cref="ServerEventsOptions.MaxConnectionsPerAddress"/>, so one client without a user or session id cannot open
-/// thousands. Loopback and unknown addresses are not counted: a proxy on the same machine would otherwise put every
-/// user behind one address (configure forwarded headers so the real client address is seen).
+/// thousands. Loopback counts like any address (a client on the same machine is a client); only connections without
+/// an address (in-process ones) are not counted. Behind a proxy, forwarded headers must give the client's address.
 /// </summary>
 internal sealed class ConnectionsPerAddress(IOptions<ServerEventsOptions> options)
 {
@@ -60,5 +60,5 @@ internal sealed class ConnectionsPerAddress(IOptions<ServerEventsOptions> option
 
     private static IPAddress? Normalize(IPAddress? address) => address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
 
-    private static bool Counted(IPAddress? address) => address is not null && !IPAddress.IsLoopback(address);
+    private static bool Counted(IPAddress? address) => address is not null;
 }

@@ -23,14 +23,14 @@ internal sealed class SubscriberEndpoints(
     private readonly SseBridgeOptions _bridge = bridgeOptions.Value;
     private readonly PartitionedRateLimiter<HttpContext> _listLimiter = ListLimiter(bridgeOptions.Value.SubscriberListsPerSecond);
 
-    // A token bucket per client address; loopback (local tooling, a proxy without forwarded headers) is not limited.
+    // A token bucket per client address.
     private static PartitionedRateLimiter<HttpContext> ListLimiter(int? perSecond) =>
         PartitionedRateLimiter.Create<HttpContext, System.Net.IPAddress>(http =>
         {
             var address = http.Connection.RemoteIpAddress;
-            if (perSecond is not { } rate || address is null || System.Net.IPAddress.IsLoopback(address))
+            if (perSecond is not { } rate || address is null)
             {
-                return RateLimitPartition.GetNoLimiter(System.Net.IPAddress.Loopback);
+                return RateLimitPartition.GetNoLimiter(System.Net.IPAddress.None);
             }
             return RateLimitPartition.GetTokenBucketLimiter(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, _ => new TokenBucketRateLimiterOptions
             {

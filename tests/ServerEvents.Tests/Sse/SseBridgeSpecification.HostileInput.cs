@@ -100,7 +100,6 @@ public abstract partial class SseBridgeSpecification
         crowd.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.60");
         using var other = new HttpClient();
         other.DefaultRequestHeaders.Add("X-Forwarded-For", "203.0.113.61");
-        using var local = new HttpClient();
         var list = new Uri(cluster[0].BaseUri, "/event-subscribers?channels=home");
 
         // A burst of four times the rate, then 429 with the wait.
@@ -115,11 +114,6 @@ public abstract partial class SseBridgeSpecification
 
         using var elsewhere = await other.GetAsync(list).DefaultTimeout();
         Assert.Equal(HttpStatusCode.OK, elsewhere.StatusCode);
-        for (var i = 0; i < 10; i++)
-        {
-            using var loopback = await local.GetAsync(list).DefaultTimeout();
-            Assert.Equal(HttpStatusCode.OK, loopback.StatusCode);
-        }
         await Task.Delay(TimeSpan.FromSeconds(1.5));
         using var later = await crowd.GetAsync(list).DefaultTimeout();
         Assert.Equal(HttpStatusCode.OK, later.StatusCode);

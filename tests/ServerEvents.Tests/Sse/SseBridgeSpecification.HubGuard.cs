@@ -46,7 +46,7 @@ public abstract partial class SseBridgeSpecification
         var refused = await Assert.ThrowsAnyAsync<Exception>(() => hub4.StartAsync().DefaultTimeout());
         Assert.Contains("at most 3 per address", refused.Message, StringComparison.Ordinal);
 
-        // Another address, and loopback, are not held by it.
+        // Other addresses (loopback here) are not held by it.
         await using var other = await SseTestClient.ConnectAsync(cluster[0].BaseUri, forwardedFor: "203.0.113.51");
         await using var local = await cluster.ConnectAsync(0, "home");
         // A connection that ends frees its place.
