@@ -28,7 +28,7 @@ public sealed class BackplaneCoexistenceTests(RedisFixture redis)
     {
         var prefix = "co" + Guid.NewGuid().ToString("N")[..8];
         var multiplexers = new List<ConnectionMultiplexer>();
-        await using var cluster = await TestCluster.StartAsync(2, services =>
+        var cluster = await TestCluster.StartAsync(2, services =>
         {
             // With a channel prefix of the app's own, which StackExchange.Redis puts before every channel it subscribes.
             var multiplexer = ConnectionMultiplexer.Connect(redis.ConnectionString + ",channelPrefix=app1:");
@@ -69,6 +69,8 @@ public sealed class BackplaneCoexistenceTests(RedisFixture redis)
         }
         finally
         {
+            // The app's multiplexer outlives the app: Microsoft's manager unsubscribes through it when the host stops.
+            await cluster.DisposeAsync();
             foreach (var multiplexer in multiplexers)
             {
                 await multiplexer.DisposeAsync();
