@@ -58,7 +58,8 @@ internal sealed class ConnectionsPerAddress(IOptions<ServerEventsOptions> option
         }
     }
 
-    private static IPAddress? Normalize(IPAddress? address) => address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
+    /// <summary>One key per client: an IPv4 address seen through a dual-stack socket counts as itself.</summary>
+    public static IPAddress? Normalize(IPAddress? address) => address is { IsIPv4MappedToIPv6: true } ? address.MapToIPv4() : address;
 
     private static bool Counted(IPAddress? address) => address is not null;
 }

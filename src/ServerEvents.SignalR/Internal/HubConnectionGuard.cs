@@ -220,11 +220,4 @@ internal sealed class HubConnectionGuard : IDisposable
         await output.WriteAsync(new[] { RecordSeparator });
         await output.FlushAsync();
     }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
-    }
 }

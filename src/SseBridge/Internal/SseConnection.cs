@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
+using ServerEvents.Internal;
 
 namespace ServerEvents.Sse.Internal;
 
@@ -74,7 +75,6 @@ internal sealed class SseConnection : ConnectionContext, IConnectionUserFeature,
     /// <summary>Why the bridge closed the stream, if it did.</summary>
     public string? CloseReason { get; private set; }
 
-
     public DateTimeOffset LastPulse => new(Interlocked.Read(ref _lastPulseTicks), TimeSpan.Zero);
 
     public void Pulse() => Interlocked.Exchange(ref _lastPulseTicks, Time.GetUtcNow().UtcTicks);
@@ -133,12 +133,5 @@ internal sealed class SseConnection : ConnectionContext, IConnectionUserFeature,
     {
         Close("disposed");
         await base.DisposeAsync();
-    }
-
-    private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
-    {
-        public PipeReader Input { get; } = input;
-
-        public PipeWriter Output { get; } = output;
     }
 }

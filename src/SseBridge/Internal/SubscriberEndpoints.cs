@@ -32,7 +32,7 @@ internal sealed class SubscriberEndpoints(
             {
                 return RateLimitPartition.GetNoLimiter(System.Net.IPAddress.None);
             }
-            return RateLimitPartition.GetTokenBucketLimiter(address.IsIPv4MappedToIPv6 ? address.MapToIPv4() : address, _ => new TokenBucketRateLimiterOptions
+            return RateLimitPartition.GetTokenBucketLimiter(ConnectionsPerAddress.Normalize(address)!, _ => new TokenBucketRateLimiterOptions
             {
                 TokenLimit = rate * 4,
                 TokensPerPeriod = rate,
