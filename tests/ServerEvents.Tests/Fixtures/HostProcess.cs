@@ -44,9 +44,11 @@ public sealed class HostProcess : IAsyncDisposable
         host._process.OutputDataReceived += (_, e) =>
         {
             host.Append(e.Data);
-            if (e.Data?.StartsWith(ready, StringComparison.Ordinal) == true)
+            // Trimmed: ASP.NET Core's console logger indents its messages ("      Now listening on: …").
+            var line = e.Data?.TrimStart();
+            if (line?.StartsWith(ready, StringComparison.Ordinal) == true)
             {
-                listening.TrySetResult(new Uri(e.Data[ready.Length..].Split(' ')[0]));
+                listening.TrySetResult(new Uri(line[ready.Length..].Split(' ')[0]));
             }
         };
         host._process.ErrorDataReceived += (_, e) => host.Append(e.Data);

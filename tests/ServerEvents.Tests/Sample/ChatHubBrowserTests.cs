@@ -7,7 +7,8 @@ namespace ServerEvents.Tests.Sample;
 /// <summary>
 /// Two people in headless Chromium (Debian's, driven by Playwright; no browser is ever downloaded) on two
 /// ChatHub instances sharing Redis — one on SignalR, one on the ServiceStack SSE client — chat, whisper
-/// and restyle each other's page. The screenshot in the README comes from here.
+/// and restyle each other's page; the page keeps its layout on laptop and phone windows. The screenshot in the README
+/// comes from here.
 /// </summary>
 [Collection(RedisTestGroup.Name)]
 [Trait("Category", "Browser")]
@@ -51,9 +52,9 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         }
     }
 
-    private async Task<IPage> OpenAsync(HostProcess instance, string query)
+    private async Task<IPage> OpenAsync(HostProcess instance, string query, int width = 1100, int height = 700)
     {
-        var page = await _browser!.NewPageAsync(new() { ViewportSize = new() { Width = 1100, Height = 700 } });
+        var page = await _browser!.NewPageAsync(new() { ViewportSize = new() { Width = width, Height = height } });
         page.Console += (_, message) => output.WriteLine($"[{query}] console: {message.Text}");
         page.PageError += (_, error) => output.WriteLine($"[{query}] page error: {error}");
         await page.GotoAsync(new Uri(instance.BaseUri, "/?" + query).ToString());
@@ -91,17 +92,73 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         await Assertions.Expect(signalR.Locator("#messages li.private .text").Last).ToHaveTextAsync("just between us", new() { Timeout = 15000 });
         await Assertions.Expect(sse.Locator("#messages li.private .text").Last).ToHaveTextAsync($"@{signalRName}: just between us", new() { Timeout = 15000 });
 
+        // The README's picture: the page as someone opening ChatHub sees it, a few messages in, before any command restyles it.
+        var screenshot = RepoPaths.Of("docs", "images", "chathub.png");
+        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
+        await signalR.ScreenshotAsync(new() { Path = screenshot });
+        output.WriteLine($"Screenshot: {screenshot}");
+
         // A command from one page changes the other.
         await SendAsync(signalR, "/css.background #123456");
         await sse.WaitForFunctionAsync("() => getComputedStyle(document.body).backgroundColor === 'rgb(18, 52, 86)'", null, new() { Timeout = 15000 });
         await SendAsync(sse, "/cmd.announce Welcome to ChatHub");
         await Assertions.Expect(signalR.Locator("#announce")).ToHaveTextAsync("Welcome to ChatHub", new() { Timeout = 15000 });
-
-        var screenshot = RepoPaths.Of("docs", "images", "chathub.png");
-        Directory.CreateDirectory(Path.GetDirectoryName(screenshot)!);
-        await signalR.ScreenshotAsync(new() { Path = screenshot });
-        output.WriteLine($"Screenshot: {screenshot}");
     }
+
+    [Fact]
+    public async Task A_fresh_page_gives_the_window_to_the_messages_and_keeps_the_compose_bar_a_bar_at_the_bottom_with_or_without_an_announcement()
+    {
+        // A laptop, a larger laptop and a phone. Each page is new and on a channel of its own: nothing posted, no banner.
+        (int Width, int Height)[] windows = [(1100, 700), (1440, 900), (390, 844)];
+        var problems = new List<string>();
+        foreach (var (width, height) in windows)
+        {
+            var page = await OpenAsync(_first!, $"channels=layout-{width}x{height}", width, height);
+            problems.AddRange(await LayoutProblemsAsync(page, $"{width}x{height} fresh"));
+
+            await SendAsync(page, "/cmd.announce Welcome to ChatHub");
+            await Assertions.Expect(page.Locator("#announce")).ToBeVisibleAsync(new() { Timeout = 15000 });
+            problems.AddRange(await LayoutProblemsAsync(page, $"{width}x{height} announcing"));
+            await page.CloseAsync();
+        }
+
+        // Every window measured before failing, so one run shows the whole picture.
+        Assert.True(problems.Count == 0, string.Join(Environment.NewLine, problems));
+    }
+
+    /// <summary>
+    /// What is wrong with where the page puts its parts, each with the measured boxes: the message area should take most
+    /// of the window, the compose bar stay a bar along its bottom edge, and only the message list scroll, not the page.
+    /// </summary>
+    private async Task<List<string>> LayoutProblemsAsync(IPage page, string window)
+    {
+        var viewport = page.ViewportSize!;
+        var chat = await BoxOfAsync(page, "#chat");
+        var compose = await BoxOfAsync(page, "#compose");
+        var pageHeight = await page.EvaluateAsync<int>("() => document.documentElement.scrollHeight");
+        var measured = $"{window}: messages {chat.Height:0} px high from y {chat.Y:0}, compose {compose.Height:0} px high from y {compose.Y:0}, page {pageHeight} px";
+        output.WriteLine(measured);
+
+        var problems = new List<string>();
+        void Require(bool holds, string otherwise)
+        {
+            if (!holds)
+            {
+                problems.Add($"{otherwise} ({measured})");
+            }
+        }
+        Require(chat.Height >= 0.6 * viewport.Height, $"the message area is under 60 % of the {viewport.Height} px window");
+        Require(compose.Height < 120, "the compose bar is not a bar: 120 px high or more");
+        Require(compose.X >= 0 && compose.Y >= 0 && compose.X + compose.Width <= viewport.Width && compose.Y + compose.Height <= viewport.Height + 0.5,
+            "the compose bar is not inside the window");
+        Require(compose.Y + compose.Height >= viewport.Height - 0.5, "the compose bar is not at the bottom of the window");
+        Require(compose.Y >= chat.Y + chat.Height - 0.5, "the compose bar is not below the message area");
+        Require(pageHeight <= viewport.Height, "the page scrolls as a whole");
+        return problems;
+    }
+
+    private static async Task<LocatorBoundingBoxResult> BoxOfAsync(IPage page, string selector) =>
+        await page.Locator(selector).BoundingBoxAsync() ?? throw new InvalidOperationException($"{selector} is not shown.");
 
     [Fact]
     public async Task The_SignalR_page_resumes_after_its_instance_restarts_without_missing_or_repeating_a_message()
