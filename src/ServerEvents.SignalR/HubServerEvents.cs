@@ -16,43 +16,55 @@ internal sealed class HubServerEvents(
     SubscriptionLifecycle lifecycle,
     LocalConnections local,
     ServerIdentity server,
-    Payloads payloads) : IServerEvents
+    Payloads payloads,
+    ServerEventsMetrics metrics) : IServerEvents
 {
     private readonly ChannelNameRules _channelNames = options.Value.ChannelNames;
 
     public Task NotifyAllAsync(string? selector, object message, CancellationToken cancellationToken = default)
     {
         var (resolved, json) = payloads.FromObject(selector, message);
+        metrics.Notified("all", json);
         return delivery.ToAllAsync(resolved, json, cancellationToken);
     }
 
-    public Task NotifyAllJsonAsync(string selector, string json, CancellationToken cancellationToken = default) =>
-        delivery.ToAllAsync(selector, payloads.FromJson(selector, json), cancellationToken);
+    public Task NotifyAllJsonAsync(string selector, string json, CancellationToken cancellationToken = default)
+    {
+        var body = payloads.FromJson(selector, json);
+        metrics.Notified("all", body);
+        return delivery.ToAllAsync(selector, body, cancellationToken);
+    }
 
     public Task NotifyChannelAsync(string channel, string? selector, object message, CancellationToken cancellationToken = default)
     {
         _channelNames.Validate(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
+        metrics.Notified("channel", json);
         return delivery.ToChannelAsync(channel, resolved, json, cancellationToken);
     }
 
     public Task NotifyChannelJsonAsync(string channel, string selector, string json, CancellationToken cancellationToken = default)
     {
         _channelNames.Validate(channel);
-        return delivery.ToChannelAsync(channel, selector, payloads.FromJson(selector, json), cancellationToken);
+        var body = payloads.FromJson(selector, json);
+        metrics.Notified("channel", body);
+        return delivery.ToChannelAsync(channel, selector, body, cancellationToken);
     }
 
     public Task NotifyChannelsAsync(IEnumerable<string> channels, string? selector, object message, CancellationToken cancellationToken = default)
     {
         var targets = ValidateChannels(channels);
         var (resolved, json) = payloads.FromObject(selector, message);
+        metrics.Notified("channels", json);
         return ToChannelsAsync(targets, resolved, json, cancellationToken);
     }
 
     public Task NotifyChannelsJsonAsync(IEnumerable<string> channels, string selector, string json, CancellationToken cancellationToken = default)
     {
         var targets = ValidateChannels(channels);
-        return ToChannelsAsync(targets, selector, payloads.FromJson(selector, json), cancellationToken);
+        var body = payloads.FromJson(selector, json);
+        metrics.Notified("channels", body);
+        return ToChannelsAsync(targets, selector, body, cancellationToken);
     }
 
     public Task NotifySubscriptionAsync(string subscriptionId, string? selector, object message, string? channel = null, CancellationToken cancellationToken = default)
@@ -60,6 +72,7 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         ValidateFilter(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
+        metrics.Notified("subscription", json);
         return ToSubscriptionAsync(subscriptionId, resolved, json, channel, cancellationToken);
     }
 
@@ -67,7 +80,9 @@ internal sealed class HubServerEvents(
     {
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         ValidateFilter(channel);
-        return ToSubscriptionAsync(subscriptionId, selector, payloads.FromJson(selector, json), channel, cancellationToken);
+        var body = payloads.FromJson(selector, json);
+        metrics.Notified("subscription", body);
+        return ToSubscriptionAsync(subscriptionId, selector, body, channel, cancellationToken);
     }
 
     public Task NotifyUserIdAsync(string userId, string? selector, object message, string? channel = null, CancellationToken cancellationToken = default) =>
@@ -154,6 +169,7 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(key);
         ValidateFilter(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
+        metrics.Notified(TargetName(index), json);
         return ToIndexAsync(index, key, resolved, json, channel, cancellationToken);
     }
 
@@ -161,8 +177,17 @@ internal sealed class HubServerEvents(
     {
         ArgumentException.ThrowIfNullOrEmpty(key);
         ValidateFilter(channel);
-        return ToIndexAsync(index, key, selector, payloads.FromJson(selector, json), channel, cancellationToken);
+        var body = payloads.FromJson(selector, json);
+        metrics.Notified(TargetName(index), body);
+        return ToIndexAsync(index, key, selector, body, channel, cancellationToken);
     }
+
+    private static string TargetName(SubscriptionIndex index) => index switch
+    {
+        SubscriptionIndex.UserId => "user_id",
+        SubscriptionIndex.UserName => "user_name",
+        _ => "session",
+    };
 
     private async Task ToIndexAsync(SubscriptionIndex index, string key, string selector, string json, string? channel, CancellationToken cancellationToken)
     {

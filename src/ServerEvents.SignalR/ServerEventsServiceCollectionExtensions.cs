@@ -55,6 +55,10 @@ public static class ServerEventsServiceCollectionExtensions
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ServerIdentity>();
         services.TryAddSingleton<ISubscriptionStore, MemorySubscriptionStore>();
+        services.AddMetrics();
+        services.TryAddSingleton<ServerEventsMetrics>();
+        // SignalR's memory manager, counting deliveries; the Redis back-end replaces it.
+        services.AddSingleton<HubLifetimeManager<THub>, MemoryHubLifetimeManager<THub>>();
         services.AddSingleton<EventDelivery, HubEventDelivery<THub>>();
         services.AddSingleton<LocalConnections>();
         services.TryAddSingleton<ConnectionControl, LocalConnectionControl>();

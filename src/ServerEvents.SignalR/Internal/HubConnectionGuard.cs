@@ -34,12 +34,14 @@ internal sealed class HubConnectionGuard : IDisposable
     private readonly TimeSpan _handshakeTimeout;
     private readonly TimeProvider _time;
     private readonly RefusalLog _refusals;
+    private readonly ServerEventsMetrics _metrics;
     private readonly ConcurrentDictionary<ConnectionContext, (long ConnectedAt, ActivityWatchingReader Input)> _silent = new();
     private readonly ITimer? _sweep;
 
     public HubConnectionGuard(ConnectionsPerAddress perAddress, SubscriptionFactory factory, IEnumerable<IHubProtocol> protocols, IOptions<ServerEventsOptions> options,
-        IOptions<HubOptions> hubOptions, TimeProvider time, RefusalLog refusals)
+        IOptions<HubOptions> hubOptions, TimeProvider time, RefusalLog refusals, ServerEventsMetrics metrics)
     {
+        _metrics = metrics;
         _factory = factory;
         _authenticatedOnly = options.Value.LimitToAuthenticatedUsers;
         _handshakeTimeout = hubOptions.Value.HandshakeTimeout ?? TimeSpan.FromSeconds(15);
@@ -87,26 +89,40 @@ internal sealed class HubConnectionGuard : IDisposable
                 await RefuseAsync(connection, refusal);
                 return;
             }
-            if (_silentTimeout is null || handshake.Length is not { } length)
-            {
-                await next(connection);
-                return;
-            }
-            var input = new ActivityWatchingReader(connection.Transport.Input, length);
-            connection.Transport = new DuplexPipe(input, connection.Transport.Output);
-            _silent[connection] = (_time.GetTimestamp(), input);
+            _metrics.ConnectionOpened(ServerEventsMetrics.Hub);
             try
             {
-                await next(connection);
+                await RunWatchedAsync(connection, next, handshake.Length);
             }
             finally
             {
-                _silent.TryRemove(connection, out _);
+                _metrics.ConnectionClosed(ServerEventsMetrics.Hub);
             }
         }
         finally
         {
             _perAddress.Release(address);
+        }
+    }
+
+    /// <summary>Runs the connection through SignalR, watching it for silence if <see cref="_silentTimeout"/> is set.</summary>
+    private async Task RunWatchedAsync(ConnectionContext connection, ConnectionDelegate next, long? handshakeLength)
+    {
+        if (_silentTimeout is null || handshakeLength is not { } length)
+        {
+            await next(connection);
+            return;
+        }
+        var input = new ActivityWatchingReader(connection.Transport.Input, length);
+        connection.Transport = new DuplexPipe(input, connection.Transport.Output);
+        _silent[connection] = (_time.GetTimestamp(), input);
+        try
+        {
+            await next(connection);
+        }
+        finally
+        {
+            _silent.TryRemove(connection, out _);
         }
     }
 

@@ -5,9 +5,10 @@ namespace ServerEvents.Internal;
 /// <summary>
 /// Logs refused client input at Information, without stack traces, each value cut to <see cref="MaxValueLength"/>
 /// characters, and at most <see cref="PerWindow"/> lines per <see cref="Window"/>; what is left out is counted in one
-/// line when the next window opens. A client sending garbage cannot flood the log.
+/// line when the next window opens. A client sending garbage cannot flood the log. Every refusal is counted
+/// (<c>serverevents.refusals</c>, tagged with the rule's name), logged or not.
 /// </summary>
-internal sealed partial class RefusalLog(ILogger<RefusalLog> logger, TimeProvider time)
+internal sealed partial class RefusalLog(ILogger<RefusalLog> logger, TimeProvider time, ServerEventsMetrics metrics)
 {
     public const int MaxValueLength = 64;
     public const int PerWindow = 20;
@@ -21,6 +22,7 @@ internal sealed partial class RefusalLog(ILogger<RefusalLog> logger, TimeProvide
     /// <summary>Notes one refusal: <paramref name="what"/> names the rule, <paramref name="value"/> what the client sent.</summary>
     public void Refused(string what, string? value)
     {
+        metrics.Refused(what);
         int suppressedBefore;
         lock (_gate)
         {

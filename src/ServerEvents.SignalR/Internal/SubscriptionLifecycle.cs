@@ -21,6 +21,7 @@ internal sealed class SubscriptionLifecycle(
     ConnectionControl control,
     SubscriptionFactory factory,
     TimeProvider time,
+    ServerEventsMetrics metrics,
     ILogger<SubscriptionLifecycle> logger)
 {
     /// <summary>Sent to a resuming client whose last event id is older than the kept history.</summary>
@@ -204,7 +205,11 @@ internal sealed class SubscriptionLifecycle(
                 ? delivery.ToResumingConnectionAsync(id, resumeAfter, "cmd.onConnect", Json(connect), cancellationToken)
                 : delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken));
             // A resuming client gets what it missed, or — where history no longer reaches back — cmd.onReset in its place.
-            await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info), GroupNames.All], lastEventId, cancellationToken);
+            var replay = await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info), GroupNames.All], lastEventId, cancellationToken);
+            if (lastEventId is not null)
+            {
+                metrics.Resumed(replay);
+            }
         }
         catch (ArgumentException) when (!added)
         {

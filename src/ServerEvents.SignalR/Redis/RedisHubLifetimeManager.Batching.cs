@@ -66,7 +66,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 args.Add(outgoing.Streams.Length);
                 args.AddRange(outgoing.Streams.Select(s => (RedisValue)s));
             }
-            var ids = (long[])(await EventScripts.SendBatch.RunAsync(_backplane.Database,
+            var ids = (long[])(await EventScripts.SendBatch.RunAsync(_backplane,
                 [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, _keys.InboxSequences], [.. args], _disposed.Token))!;
             for (var i = 0; i < batch.Count; i++)
             {

@@ -161,6 +161,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                     }
                     _backplane.AwaitingBackfill = _awaitingBackfill.Count;
                     connection.Release(Messages(replay.Events, serialized), ResetMessage(batch.Key, replay, ResetNotice.CutOff));
+                    _backplane.Metrics.Replayed(replay, "cut_off");
                     replayed += replay.Events.Count;
                     resets += replay.Complete ? 0 : 1;
                     released++;
@@ -181,7 +182,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         var from = (Math.Min(lastEventId, long.MaxValue - 1) + 1).ToString(CultureInfo.InvariantCulture) + "-0";
         foreach (var batch in targets.Chunk(TargetsPerRead).DefaultIfEmpty([]))
         {
-            var reply = await EventScripts.ReadHistory.RunAsync(_backplane.Database,
+            var reply = await EventScripts.ReadHistory.RunAsync(_backplane,
                 [_keys.HistoryFloor, _keys.EventSequence, _keys.HistoryClock, .. batch.Select(_keys.History)],
                 [from, _historyMaxAgeMs], cancellationToken);
             history.Add(reply, batch, ParseEvent);

@@ -89,7 +89,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             _keys.Prefix, body, isEvent ? "1" : "0", "1", routes.Length, _backplane.ChannelPrefix, _historyPerTarget, _historyMaxAgeMs,
             token is null ? "0" : "1", skip ?? "", .. routes.Select(r => (RedisValue)r),
         ];
-        var reply = (RedisResult[])(await EventScripts.Send.RunAsync(_backplane.Database, keys, args, cancellationToken))!;
+        var reply = (RedisResult[])(await EventScripts.Send.RunAsync(_backplane, keys, args, cancellationToken))!;
         return ((long)reply[0], (long)reply[1], (long)reply[2]);
     }
 
@@ -176,16 +176,26 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false)
     {
         var max = _backplane.Options.MaxPendingWritesPerConnection;
+        var written = 0;
         foreach (var connection in targets)
         {
             if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
             {
                 continue;
             }
-            if (!connection.TryWrite(message, max, eventId, direct))
+            if (connection.TryWrite(message, max, eventId, direct))
+            {
+                written++;
+            }
+            else
             {
                 RedisLog.SlowConnectionClosed(_logger, connection.Id, max);
+                _backplane.Metrics.SlowClientClosed(ServerEventsMetrics.TransportOf(connection.Context.Features));
             }
+        }
+        if (message.Message is InvocationMessage { Target: ServerEventsHubBase.ClientMethod })
+        {
+            _backplane.Metrics.Delivered(written);
         }
     }
 

@@ -211,7 +211,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             await Quietly(async () =>
             {
                 await _backplane.Database.SetRemoveAsync(_keys.Servers, _serverId);
-                while ((long)await RouteScripts.Sweep.RunAsync(_backplane.Database, [_keys.ServerRoutes(_serverId), _keys.InboxSequences], [_keys.Prefix, _serverId, 1000]) > 0)
+                while ((long)await RouteScripts.Sweep.RunAsync(_backplane, [_keys.ServerRoutes(_serverId), _keys.InboxSequences], [_keys.Prefix, _serverId, 1000]) > 0)
                 {
                 }
                 if (_inbox is { } inbox)
@@ -297,7 +297,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     private async Task ChangeRoutesAsync(bool add, IReadOnlyList<string> routes, CancellationToken cancellationToken)
     {
         RedisValue[] args = [_keys.Prefix, _serverId, add ? "+" : "-", .. routes.Select(r => (RedisValue)r)];
-        await RouteScripts.Change.RunAsync(_backplane.Database, [_keys.ServerRoutes(_serverId)], args, cancellationToken);
+        await RouteScripts.Change.RunAsync(_backplane, [_keys.ServerRoutes(_serverId)], args, cancellationToken);
     }
 
     /// <summary>Writes every route this server should have (after Redis lost data or a fail-over may have lost writes).</summary>

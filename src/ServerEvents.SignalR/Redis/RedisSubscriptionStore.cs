@@ -186,6 +186,6 @@ internal sealed class RedisSubscriptionStore(RedisBackplane backplane) : ISubscr
     private async Task<RedisResult> Run(RedisScript script, IReadOnlyList<RedisKey> keys, RedisValue[] args, CancellationToken cancellationToken)
     {
         await backplane.EnsureConnectedAsync(cancellationToken);
-        return await script.RunAsync(backplane.Database, keys.Count == 0 ? [_keys.Subscriptions] : [.. keys], [_keys.Prefix, .. args], cancellationToken);
+        return await script.RunAsync(backplane, keys.Count == 0 ? [_keys.Subscriptions] : [.. keys], [_keys.Prefix, .. args], cancellationToken);
     }
 }

@@ -29,13 +29,14 @@ internal sealed class SseConnection : ConnectionContext, IConnectionUserFeature,
     private bool _inputCompleted;
     private long _lastPulseTicks;
 
-    public SseConnection(string connectionId, HttpContext http, long maxUnsentBytes, TimeProvider time)
+    public SseConnection(string connectionId, HttpContext http, long maxUnsentBytes, TimeProvider time, ServerEventsMetrics metrics)
     {
         ConnectionId = connectionId;
         HttpContext = http;
         User = http.User;
         _output = new BoundedPipeWriter(_fromHub.Writer, maxUnsentBytes, () =>
         {
+            metrics.SlowClientClosed(ServerEventsMetrics.Sse);
             Close("the client reads too slowly");
             // The pump may be blocked writing to this client: cut the socket so it stops too.
             http.Abort();

@@ -24,6 +24,7 @@ internal sealed class SseStreamEndpoint(
     IOptions<SseBridgeOptions> bridgeOptions,
     ConnectionsPerAddress perAddress,
     RefusalLog refusals,
+    ServerEventsMetrics metrics,
     TimeProvider time)
 {
     // How long a closed stream's request may wait for the hub side and the pump to finish.
@@ -66,12 +67,14 @@ internal sealed class SseStreamEndpoint(
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status429TooManyRequests, $"Too many connections from {address}: at most {perAddress.Limit} per address.");
             return;
         }
+        metrics.ConnectionOpened(ServerEventsMetrics.Sse);
         try
         {
             await StreamAsync(http);
         }
         finally
         {
+            metrics.ConnectionClosed(ServerEventsMetrics.Sse);
             perAddress.Release(address);
         }
     }
@@ -87,7 +90,7 @@ internal sealed class SseStreamEndpoint(
         response.Headers["X-Accel-Buffering"] = "no";
         http.Features.Get<IHttpResponseBodyFeature>()?.DisableBuffering();
 
-        await using var connection = new SseConnection(id, http, _bridge.MaxUnsentBytesPerStream, time);
+        await using var connection = new SseConnection(id, http, _bridge.MaxUnsentBytesPerStream, time, metrics);
         connections.Add(connection);
         try
         {

@@ -132,6 +132,7 @@ public abstract partial class SseBridgeSpecification
     public async Task A_reader_that_stops_reading_is_closed_without_holding_up_the_others()
     {
         await using var cluster = await StartAsync(bridge: b => b.MaxUnsentBytesPerStream = 512 * 1024);
+        using var slowCloses = ClusterMetrics.Of<long>(cluster, "serverevents.slow_client.closes");
         await using var fast = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
         var watcher = await cluster.ConnectAsync(0, "home");
 
@@ -160,5 +161,6 @@ public abstract partial class SseBridgeSpecification
 
         await watcher.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == stuckUser);
         Assert.Equal(2, (await cluster.Api(2).GetChannelCountsAsync().DefaultTimeout())["home"]);
+        Assert.Equal(1, slowCloses.Servers[0].Sum("serverevents.transport", "sse"));
     }
 }

@@ -39,6 +39,33 @@ public abstract partial class SseBridgeSpecification
         http.PostAsync(url, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json")).DefaultTimeout();
 
     [Fact]
+    public async Task Sse_streams_are_counted_as_sse_connections_subscriptions_and_deliveries()
+    {
+        await using var cluster = await StartAsync();
+        using var connections = ClusterMetrics.Of<long>(cluster, "serverevents.connections");
+        using var subscriptions = ClusterMetrics.Of<long>(cluster, "serverevents.subscriptions");
+        using var deliveries = ClusterMetrics.Of<long>(cluster, "serverevents.deliveries");
+        var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=counted");
+        var hub = await cluster.ConnectAsync(1, "counted");
+        await sse.WaitForAsync("cmd.onJoin", "counted");
+
+        Assert.Equal(1, connections.Sum("serverevents.transport", "sse"));
+        Assert.Equal(1, subscriptions.Sum("serverevents.transport", "sse"));
+        Assert.Equal(1, subscriptions.Sum("serverevents.transport", "hub"));
+        var before = deliveries.Servers[0].Sum();
+        await cluster.Api(2).NotifyChannelAsync("counted", "cmd.chat", "to both").DefaultTimeout();
+        await sse.WaitForAsync("cmd.chat", "counted");
+        await hub.WaitForAsync(e => e.Selector == "cmd.chat");
+        // Server 0 holds the SSE stream (and, on one server, the hub connection too).
+        await Eventually.TrueAsync(() => Task.FromResult(deliveries.Servers[0].Sum() - before == (cluster.Count == 1 ? 2 : 1)), "the SSE delivery was not counted");
+
+        await sse.DisposeAsync();
+        await hub.DisposeAsync();
+        await Eventually.TrueAsync(() => Task.FromResult(connections.Sum("serverevents.transport", "sse") == 0 && subscriptions.Sum() == 0),
+            "the closed SSE stream is still counted");
+    }
+
+    [Fact]
     public async Task Stream_is_unbuffered_text_event_stream_and_starts_with_onConnect_then_onJoin()
     {
         await using var cluster = await StartAsync();

@@ -1,3 +1,4 @@
+using ServerEvents.Internal;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -15,8 +16,10 @@ internal sealed class RedisBackplane : IAsyncDisposable
     private IConnectionMultiplexer? _multiplexer;
     private bool _owned;
 
-    public RedisBackplane(IOptions<RedisBackplaneOptions> options, ServerIdentity server, IServiceProvider services)
+    public RedisBackplane(IOptions<RedisBackplaneOptions> options, ServerIdentity server, ServerEventsMetrics metrics, IServiceProvider services)
     {
+        Metrics = metrics;
+        metrics.Observe(this);
         Options = options.Value;
         Keys = new RedisKeys(Options.Prefix ?? throw new InvalidOperationException("The Redis prefix was not set."));
         ServerId = server.Id;
@@ -26,6 +29,9 @@ internal sealed class RedisBackplane : IAsyncDisposable
     }
 
     public RedisBackplaneOptions Options { get; }
+
+    /// <summary>The app's Server Events instruments; this back-end's state is observed through <see cref="ServerEventsMetrics.Observe"/>.</summary>
+    public ServerEventsMetrics Metrics { get; }
 
     public RedisKeys Keys { get; }
 

@@ -172,7 +172,7 @@ internal sealed class RedisPresenceHousekeeper<THub>(
             // Its routes first, so nothing more is sent to its inbox; a batch at a time, so no call holds Redis long. Each
             // batch checks that it is still dead: a server that was only silent (a partition) and is back keeps the rest.
             long left;
-            while ((left = (long)await RouteScripts.Sweep.RunAsync(database, [_keys.ServerRoutes(server), _keys.InboxSequences, _keys.ServerAlive(server)],
+            while ((left = (long)await RouteScripts.Sweep.RunAsync(backplane, [_keys.ServerRoutes(server), _keys.InboxSequences, _keys.ServerAlive(server)],
                 [_keys.Prefix, server, 1000], cancellationToken)) > 0)
             {
             }

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
 using StackExchange.Redis;
@@ -21,12 +22,15 @@ internal sealed class RedisScript(string name, string text)
 
     public string Name { get; } = name;
 
-    /// <param name="database">Where to run it; the first key decides the node on a cluster.</param>
+    /// <summary>Runs the script; its round trip is recorded as <c>serverevents.redis.duration</c>, failed or not.</summary>
+    /// <param name="backplane">Where to run it; the first key decides the node on a cluster.</param>
     /// <param name="keys">KEYS.</param>
     /// <param name="args">ARGV.</param>
     /// <param name="cancellationToken">Stops waiting (the script may still run).</param>
-    public async Task<RedisResult> RunAsync(IDatabaseAsync database, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken = default)
+    public async Task<RedisResult> RunAsync(RedisBackplane backplane, RedisKey[] keys, RedisValue[] args, CancellationToken cancellationToken = default)
     {
+        var database = backplane.Database;
+        var started = Stopwatch.GetTimestamp();
         try
         {
             return await database.ScriptEvaluateAsync(_sha, keys, args).WaitAsync(cancellationToken);
@@ -34,6 +38,10 @@ internal sealed class RedisScript(string name, string text)
         catch (RedisServerException ex) when (ex.Message.StartsWith("NOSCRIPT", StringComparison.Ordinal))
         {
             return await database.ScriptEvaluateAsync(text, keys, args).WaitAsync(cancellationToken);
+        }
+        finally
+        {
+            backplane.Metrics.RedisCall(Name, started);
         }
     }
 }
