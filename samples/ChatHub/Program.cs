@@ -6,6 +6,7 @@ using ChatHub;
 using Microsoft.AspNetCore.Connections;
 using ServerEvents;
 using ServerEvents.Redis;
+using OpenTelemetry.Metrics;
 using StackExchange.Redis;
 using ServerEvents.Sse;
 
@@ -28,8 +29,15 @@ builder.Logging.SetMinimumLevel(LogLevel.Warning);
 builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
 var serverEvents = builder.Services.AddServerEvents<ChatServerEventsHub>().AddSseBridge();
 builder.Services.AddSingleton(settings);
-// GET /health: Healthy, or Degraded while Redis is unreachable (messages are buffered, clients stay connected).
-builder.Services.AddHealthChecks().AddServerEvents();
+// GET /health and /health/ready: Healthy, or Degraded while Redis is unreachable (messages are buffered, clients stay
+// connected), Unhealthy (503) once the buffer is full. /health/live runs no check: the process answers.
+builder.Services.AddHealthChecks().AddServerEvents(tags: ["ready"]);
+// GET /metrics: Prometheus text of the ServerEvents meter and of ASP.NET Core's own (requests, Kestrel, SignalR's connections).
+builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
+    .AddMeter(ServerEventsMeter.Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "Microsoft.AspNetCore.Http.Connections")
+    .AddPrometheusExporter());
+builder.Services.AddSingleton<ChatStatus>();
+builder.Services.AddHostedService(sp => sp.GetRequiredService<ChatStatus>());
 if (settings.Redis is { } redis)
 {
     ConfigurationOptions redisOptions;
@@ -62,6 +70,11 @@ app.MapServerEvents("/hub");
 app.MapServerEventsSse();
 app.MapChatRoutes();
 app.MapHealthChecks("/health");
+app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+app.MapPrometheusScrapingEndpoint("/metrics");
+// GET /status.json: what /status.html draws — this instance, and on Redis every live one.
+app.MapGet("/status.json", async (ChatStatus status) => Results.Text((await status.ReadAsync()).ToJsonString(), "application/json"));
 app.MapGet("/chat-settings", (ChatSettings s) => new { background = s.Background, backend = s.Redis is null ? "memory" : "redis" });
 
 try

@@ -58,9 +58,10 @@ public static class ServerEventsHealthCheckExtensions
     /// <summary>Adds the Server Events back-end check (named <c>server-events</c> unless given a name).</summary>
     /// <param name="builder">From <c>services.AddHealthChecks()</c>.</param>
     /// <param name="name">The check's name in reports.</param>
-    public static IHealthChecksBuilder AddServerEvents(this IHealthChecksBuilder builder, string name = "server-events")
+    /// <param name="tags">Tags to select it by, e.g. <c>["ready"]</c> for a readiness endpoint that maps only those.</param>
+    public static IHealthChecksBuilder AddServerEvents(this IHealthChecksBuilder builder, string name = "server-events", IEnumerable<string>? tags = null)
     {
         ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddCheck<ServerEventsHealthCheck>(name);
+        return builder.AddCheck<ServerEventsHealthCheck>(name, failureStatus: null, tags: tags ?? []);
     }
 }

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 using ServerEvents.Tests.Fixtures;
 using Xunit.Abstractions;
@@ -159,6 +160,78 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
 
     private static async Task<LocatorBoundingBoxResult> BoxOfAsync(IPage page, string selector) =>
         await page.Locator(selector).BoundingBoxAsync() ?? throw new InvalidOperationException($"{selector} is not shown.");
+
+    [Fact]
+    public async Task The_status_page_shows_each_instance_live_with_its_own_subscriptions_a_deliveries_chart_and_Redis_up_and_says_when_its_server_is_down()
+    {
+        // Two SignalR users on the first instance, one SSE user on the second; a few messages make deliveries to chart.
+        var first = await OpenAsync(_first!, "channels=home");
+        await OpenAsync(_first!, "channels=home");
+        var sse = await OpenAsync(_second!, "channels=home&transport=sse");
+        await Assertions.Expect(first.Locator("header #status-link")).ToHaveAttributeAsync("href", "status.html");
+        for (var i = 1; i <= 3; i++)
+        {
+            await SendAsync(first, $"for the chart {i}");
+            await Assertions.Expect(sse.Locator("#messages li .text").Last).ToHaveTextAsync($"for the chart {i}", new() { Timeout = 15000 });
+        }
+
+        var status = await _browser!.NewPageAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 } });
+        var pageErrors = new List<string>();
+        status.PageError += (_, error) => pageErrors.Add(error);
+        await status.GotoAsync(new Uri(_second!.BaseUri, "/status.html").ToString());
+        var within = new LocatorAssertionsToHaveAttributeOptions { Timeout = 15000 };
+        ILocator CardOf(HostProcess instance) =>
+            status.Locator(".server-card").Filter(new() { Has = status.Locator($"a.server-url[href='{instance.BaseUri}']") });
+
+        await Assertions.Expect(status.Locator(".server-card")).ToHaveCountAsync(2, new() { Timeout = 15000 });
+        foreach (var (instance, hub, sseCount, self) in new[] { (_first!, 2, 0, false), (_second!, 0, 1, true) })
+        {
+            var card = CardOf(instance);
+            await Assertions.Expect(card).ToHaveAttributeAsync("data-server-id", new Regex("."), within);
+            await Assertions.Expect(card.Locator(".subscriptions")).ToHaveAttributeAsync("data-hub", $"{hub}", within);
+            await Assertions.Expect(card.Locator(".subscriptions")).ToHaveAttributeAsync("data-sse", $"{sseCount}", within);
+            await Assertions.Expect(card.Locator(".subscriptions")).ToContainTextAsync($"{hub} hub · {sseCount} SSE");
+            await Assertions.Expect(card.Locator(".redis-state")).ToHaveAttributeAsync("data-state", "up", within);
+            await Assertions.Expect(card.Locator(".redis-state")).ToContainTextAsync("Redis up");
+            await Assertions.Expect(card.Locator(".deliveries-now")).ToHaveTextAsync(new Regex(@"^\d"));
+            await Assertions.Expect(card.Locator(".self-badge")).ToBeVisibleAsync(new() { Visible = self });
+            // A drawn line: at least two points, over the last minute in which the messages went out.
+            await Assertions.Expect(card.Locator("svg.deliveries-chart polyline.deliveries"))
+                .ToHaveAttributeAsync("points", new Regex(@"^[\d.]+,[\d.]+( [\d.]+,[\d.]+)+$"), within);
+        }
+        // The chat's deliveries rise above the chart's baseline somewhere (each instance counts only its own recipients).
+        await status.WaitForFunctionAsync("""
+            () => [...document.querySelectorAll("svg.deliveries-chart polyline.deliveries")].some((line) => {
+                const baseline = line.ownerSVGElement.viewBox.baseVal.height - 2;
+                return [...line.points].some((p) => p.y < baseline - 0.5);
+            })
+            """, null, new() { Timeout = 15000 });
+        await Assertions.Expect(status.Locator("#metrics-link")).ToHaveAttributeAsync("href", "/metrics");
+        await Assertions.Expect(status.Locator("#health-link")).ToHaveAttributeAsync("href", "/health/ready");
+        await Assertions.Expect(status.Locator("#chat-link")).ToHaveAttributeAsync("href", "/");
+
+        // The picture in docs/operations.md comes from here.
+        var screenshot = RepoPaths.Of("docs", "images", "status.png");
+        await status.ScreenshotAsync(new() { Path = screenshot });
+        output.WriteLine($"Screenshot: {screenshot}");
+
+        // A phone: the cards stack and nothing is wider than the window.
+        await status.SetViewportSizeAsync(390, 844);
+        Assert.True(await status.EvaluateAsync<bool>("() => document.documentElement.scrollWidth <= 390"), "the status page scrolls sideways at 390 px");
+        var box = await BoxOfAsync(status, ".server-card >> nth=0");
+        Assert.True(box.X >= 0 && box.X + box.Width <= 390, $"a card is {box.Width:0} px wide from x {box.X:0} in a 390 px window");
+
+        // Its server gone, the page says so, keeps the last answer and keeps trying; the other instance drops the card.
+        await _second!.KillAsync();
+        await Assertions.Expect(status.Locator("#poll-error")).ToBeVisibleAsync(new() { Timeout = 15000 });
+        await Assertions.Expect(status.Locator("#poll-error")).ToContainTextAsync("/status.json");
+        await Assertions.Expect(status.Locator("#poll-state")).ToHaveClassAsync(new Regex("offline"));
+        await Assertions.Expect(status.Locator(".server-card")).ToHaveCountAsync(2);
+        await status.GotoAsync(new Uri(_first!.BaseUri, "/status.html").ToString());
+        await Assertions.Expect(status.Locator(".server-card")).ToHaveCountAsync(1, new() { Timeout = 15000 });
+        await Assertions.Expect(CardOf(_first!).Locator(".self-badge")).ToBeVisibleAsync();
+        Assert.Empty(pageErrors);
+    }
 
     [Fact]
     public async Task The_SignalR_page_resumes_after_its_instance_restarts_without_missing_or_repeating_a_message()

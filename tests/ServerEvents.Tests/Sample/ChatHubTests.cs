@@ -57,6 +57,60 @@ public abstract class ChatHubSpecification : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Metrics_the_status_view_and_the_health_endpoints_show_each_instance()
+    {
+        var channel = UniqueChannel();
+        var hub = await TestClient.ConnectAsync(new Uri(Instance(0).BaseUri, $"/hub?channels={channel}"));
+        await using var sse = await SseTestClient.ConnectAsync(Instance(1).BaseUri, $"channels={channel}");
+        for (var i = 0; i < 5; i++)
+        {
+            using var posted = await PostFormAsync(2, $"/channels/{channel}/chat", ("from", hub.Id), ("message", $"m{i}"));
+            Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        }
+        await sse.WaitForAsync(f => f.Selector == "cmd.chat" && f.Json.Contains("\"m4\"", StringComparison.Ordinal));
+
+        // Prometheus text, from the ServerEvents meter through OpenTelemetry.
+        var metrics = await _http.GetStringAsync(Url(0, "/metrics")).DefaultTimeout();
+        Assert.Contains("# TYPE serverevents_deliveries_total counter", metrics, StringComparison.Ordinal);
+        Assert.Equal(1, PrometheusValue(metrics, "serverevents_subscriptions", "serverevents_transport=\"hub\""));
+
+        // Each instance's card, on every instance's status view (the other instances' through Redis).
+        var distinct = Enumerable.Range(0, 3).Select(Instance).Distinct().ToList();
+        JsonElement status = default;
+        await Eventually.TrueAsync(async () =>
+        {
+            status = await JsonOf(await _http.GetAsync(Url(2, "/status.json")).DefaultTimeout());
+            return status.GetProperty("servers").GetArrayLength() == distinct.Count
+                && status.GetProperty("servers").EnumerateArray().Sum(c => c.GetProperty("deliveriesPerSecond").EnumerateArray().Sum(v => v.GetInt64())) >= 10;
+        }, "every instance's card, with the 10 chat deliveries");
+        var cards = status.GetProperty("servers").EnumerateArray().ToDictionary(c => c.GetProperty("url").GetString()!);
+        Assert.Equal(1, cards[Instance(0).BaseUri.ToString()].GetProperty("subscriptions").GetProperty("hub").GetInt32());
+        Assert.Equal(1, cards[Instance(1).BaseUri.ToString()].GetProperty("subscriptions").GetProperty("sse").GetInt32());
+        var onRedis = status.GetProperty("backend").GetString() == "redis";
+        Assert.All(cards.Values, card =>
+        {
+            Assert.Equal(onRedis ? JsonValueKind.Object : JsonValueKind.Null, card.GetProperty("redis").ValueKind);
+            if (onRedis)
+            {
+                Assert.Equal("up", card.GetProperty("redis").GetProperty("pubsub").GetString());
+            }
+        });
+        using var page = await _http.GetAsync(Url(0, "/status.html")).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+
+        Assert.Equal("Healthy", await _http.GetStringAsync(Url(1, "/health/live")).DefaultTimeout());
+        Assert.Equal("Healthy", await _http.GetStringAsync(Url(1, "/health/ready")).DefaultTimeout());
+        await hub.DisposeAsync();
+    }
+
+    /// <summary>The value of the one sample of <paramref name="metric"/> whose labels contain <paramref name="label"/>.</summary>
+    private static double PrometheusValue(string text, string metric, string label)
+    {
+        var line = text.Split('\n').Single(l => l.StartsWith(metric + "{", StringComparison.Ordinal) && l.Contains(label, StringComparison.Ordinal));
+        return double.Parse(line[(line.LastIndexOf('}') + 1)..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
     public async Task A_public_chat_reaches_hub_and_sse_users_on_every_instance_and_is_kept_in_history()
     {
         var channel = UniqueChannel();
