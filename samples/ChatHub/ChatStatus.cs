@@ -18,7 +18,7 @@ public sealed class ChatStatus : BackgroundService
     private static readonly TimeSpan Stale = TimeSpan.FromSeconds(5);
 
     private readonly MeterListener _listener = new();
-    private readonly IServerEvents _events;
+    private readonly ILogger<ChatStatus> _logger;
     private readonly IConnectionMultiplexer? _redis;
     private readonly string _url;
     private readonly Lock _gate = new();
@@ -30,11 +30,12 @@ public sealed class ChatStatus : BackgroundService
     private int _commandUp = -1;
     private int _pubSubUp = -1;
     private int _buffered;
-    private string? _serverId;
+    private readonly string _serverId;
 
-    public ChatStatus(IMeterFactory meterFactory, IServerEvents events, ChatSettings settings, IServiceProvider services)
+    public ChatStatus(IMeterFactory meterFactory, ServerIdentity server, ChatSettings settings, IServiceProvider services, ILogger<ChatStatus> logger)
     {
-        _events = events;
+        _serverId = server.Id;
+        _logger = logger;
         _redis = settings.Redis is null ? null : services.GetRequiredService<IConnectionMultiplexer>();
         _url = $"http://127.0.0.1:{settings.Port}/";
         _listener.InstrumentPublished = (instrument, listener) =>
@@ -60,10 +61,16 @@ public sealed class ChatStatus : BackgroundService
             try
             {
                 var now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
-                foreach (var entry in await _redis.GetDatabase().HashGetAllAsync(SharedKey))
+                var database = _redis.GetDatabase();
+                foreach (var entry in await database.HashGetAllAsync(SharedKey))
                 {
                     var card = JsonNode.Parse((string)entry.Value!)!.AsObject();
-                    if (now - (long)card["updatedAt"]! < Stale.TotalMilliseconds && (string?)card["serverId"] != _serverId)
+                    if (now - (long)card["updatedAt"]! >= Stale.TotalMilliseconds)
+                    {
+                        // Gone (stopped or killed): its card is removed, so the hash does not grow with every restart.
+                        await database.HashDeleteAsync(SharedKey, entry.Name);
+                    }
+                    else if ((string?)card["serverId"] != _serverId)
                     {
                         servers.Add(card);
                     }
@@ -88,15 +95,22 @@ public sealed class ChatStatus : BackgroundService
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        _serverId = (await _events.GetStatsAsync(stoppingToken)).ServerId;
         using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
         do
         {
-            _listener.RecordObservableInstruments();
-            Sample();
-            if (_redis is not null)
+            // The status view must never take the chat down: a failed round is logged and the next one tried.
+            try
             {
-                await ShareAsync(_redis.GetDatabase());
+                _listener.RecordObservableInstruments();
+                Sample();
+                if (_redis is not null)
+                {
+                    await ShareAsync(_redis.GetDatabase());
+                }
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                _logger.LogWarning(ex, "Status sampling failed; trying again in a second.");
             }
         }
         while (await timer.WaitForNextTickAsync(stoppingToken));

@@ -73,7 +73,8 @@ app.MapHealthChecks("/health");
 app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
 app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
 app.MapPrometheusScrapingEndpoint("/metrics");
-// GET /status.json: what /status.html draws — this instance, and on Redis every live one.
+// GET /status (the page, also at /status.html) and /status.json, what it draws: this instance, and on Redis every live one.
+app.MapGet("/status", (IWebHostEnvironment env) => Results.File(env.WebRootFileProvider.GetFileInfo("status.html").CreateReadStream(), "text/html; charset=utf-8"));
 app.MapGet("/status.json", async (ChatStatus status) => Results.Text((await status.ReadAsync()).ToJsonString(), "application/json"));
 app.MapGet("/chat-settings", (ChatSettings s) => new { background = s.Background, backend = s.Redis is null ? "memory" : "redis" });
 

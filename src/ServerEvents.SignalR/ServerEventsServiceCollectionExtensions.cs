@@ -57,8 +57,13 @@ public static class ServerEventsServiceCollectionExtensions
         services.TryAddSingleton<ISubscriptionStore, MemorySubscriptionStore>();
         services.AddMetrics();
         services.TryAddSingleton<ServerEventsMetrics>();
-        // SignalR's memory manager, counting deliveries; the Redis back-end replaces it.
-        services.AddSingleton<HubLifetimeManager<THub>, MemoryHubLifetimeManager<THub>>();
+        // SignalR's memory manager, counting deliveries (the Redis back-end replaces it) — unless the app already put
+        // another manager in SignalR's place, which is then left alone.
+        if (services.LastOrDefault(d => d.ServiceType == typeof(HubLifetimeManager<>))?.ImplementationType == typeof(DefaultHubLifetimeManager<>)
+            && !services.Any(d => d.ServiceType == typeof(HubLifetimeManager<THub>)))
+        {
+            services.AddSingleton<HubLifetimeManager<THub>, MemoryHubLifetimeManager<THub>>();
+        }
         services.AddSingleton<EventDelivery, HubEventDelivery<THub>>();
         services.AddSingleton<LocalConnections>();
         services.TryAddSingleton<ConnectionControl, LocalConnectionControl>();

@@ -40,7 +40,7 @@ async function readStatus() {
     const timeout = setTimeout(() => abort.abort(), GIVE_UP_AFTER_MS);
     let res;
     try {
-        res = await fetch("/status.json", { cache: "no-store", signal: abort.signal });
+        res = await fetch("status.json", { cache: "no-store", signal: abort.signal });
     } catch (error) {
         throw new Error(error.name === "AbortError" ? `no answer within ${GIVE_UP_AFTER_MS / 1000} s` : "the server is unreachable");
     } finally {

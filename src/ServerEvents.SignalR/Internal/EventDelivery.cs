@@ -7,6 +7,7 @@ namespace ServerEvents.Internal;
 /// </summary>
 internal abstract class EventDelivery
 {
+    private const string OnConnectSelector = "cmd.onConnect";
     private long _sent;
 
     /// <summary>Events published by this server since start.</summary>
@@ -27,14 +28,26 @@ internal abstract class EventDelivery
         SendConnectionAsync(connectionId, Stamp(null, selector, json), cancellationToken);
 
     /// <summary>
-    /// Sends a resuming connection its <c>cmd.onConnect</c> under the id it resumes after, straight to it: a fresh id
-    /// would be higher than those of the events replayed next, and a client dropped in between would resume after
-    /// it and lose them.
+    /// Sends a new connection its <c>cmd.onConnect</c> and joins it to its groups, so that <c>cmd.onConnect</c> is the
+    /// first event it gets and every event published to those groups after it reaches it, whichever server publishes
+    /// (ServiceStack's contract: a client that has its onConnect is subscribed).
     /// </summary>
-    public Task ToResumingConnectionAsync(string connectionId, long lastEventId, string selector, string json, CancellationToken cancellationToken)
+    /// <remarks>
+    /// A fresh connection's onConnect carries the id of the last event published before it joined: it has everything
+    /// after that id, which is where it would resume. A resuming connection's carries the id it resumes after (a fresh id
+    /// would be higher than those of the events replayed next, and a client dropped in between would resume after it and
+    /// lose them), and then gets what it missed, or — where history no longer reaches back — an incomplete replay.
+    /// </remarks>
+    public async Task<History.Replay> ConnectAsync(string connectionId, IReadOnlyList<string> groups, long? lastEventId, string onConnectJson, CancellationToken cancellationToken)
     {
         Interlocked.Increment(ref _sent);
-        return SendConnectionAsync(connectionId, new ServerEvent(lastEventId, null, selector, json), cancellationToken);
+        if (lastEventId is not { } last)
+        {
+            await JoinFromNowAsync(connectionId, groups, id => new ServerEvent(id, null, OnConnectSelector, onConnectJson), cancellationToken);
+            return History.Replay.Nothing;
+        }
+        await SendConnectionAsync(connectionId, new ServerEvent(last, null, OnConnectSelector, onConnectJson), cancellationToken);
+        return await JoinAsync(connectionId, groups, last, cancellationToken);
     }
 
     public Task ToConnectionsAsync(IReadOnlyList<string> connectionIds, string selector, string json, CancellationToken cancellationToken) =>
@@ -45,11 +58,17 @@ internal abstract class EventDelivery
     public abstract Task AddToGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
 
     /// <summary>
-    /// Joins a new connection to its groups; with <paramref name="lastEventId"/> (a client resuming) it also gets,
-    /// in id order and without a gap or a duplicate at the seam with live delivery, every kept event of those
-    /// groups and of notify-all after that id — or, when history no longer reaches back, an incomplete replay.
+    /// Joins a resuming connection to its groups; it also gets, in id order and without a gap or a duplicate at the seam
+    /// with live delivery, every kept event of those groups and of notify-all after <paramref name="lastEventId"/> — or,
+    /// when history no longer reaches back, an incomplete replay.
     /// </summary>
-    public abstract Task<History.Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long? lastEventId, CancellationToken cancellationToken);
+    protected abstract Task<History.Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long lastEventId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Joins a new connection to its groups and sends it <paramref name="onConnect"/>, made with the id of the last
+    /// event published before the joins, as its first event: nothing published after that id is missed.
+    /// </summary>
+    protected abstract Task JoinFromNowAsync(string connectionId, IReadOnlyList<string> groups, Func<long, ServerEvent> onConnect, CancellationToken cancellationToken);
 
     public abstract Task RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken);
 

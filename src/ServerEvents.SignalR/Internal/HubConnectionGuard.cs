@@ -64,7 +64,7 @@ internal sealed class HubConnectionGuard : IDisposable
         var address = http?.Connection.RemoteIpAddress;
         if (!_perAddress.TryAcquire(address))
         {
-            _refusals.Refused("too many connections from one address", address?.ToString());
+            _refusals.Refused(RefusalLog.ConnectionsPerAddress, "too many connections from one address", address?.ToString());
             await RefuseAsync(connection, $"Too many connections from {address}: at most {_perAddress.Limit} per address.");
             return;
         }
@@ -79,13 +79,13 @@ internal sealed class HubConnectionGuard : IDisposable
             }
             if (handshake.Protocol is { } protocol && _internalProtocols.Contains(protocol))
             {
-                _refusals.Refused("an internal hub protocol in a handshake", protocol);
+                _refusals.Refused(RefusalLog.InternalProtocol, "an internal hub protocol in a handshake", protocol);
                 await RefuseAsync(connection, $"The protocol '{protocol}' is not available on this endpoint.");
                 return;
             }
             if (http is not null && RequestRefusal(http) is { } refusal)
             {
-                _refusals.Refused("a hub connection", refusal);
+                _refusals.Refused(RefusalLog.ConnectInput, "a hub connection", refusal);
                 await RefuseAsync(connection, refusal);
                 return;
             }
@@ -163,7 +163,7 @@ internal sealed class HubConnectionGuard : IDisposable
             else if (_time.GetElapsedTime(connectedAt) > _silentTimeout)
             {
                 _silent.TryRemove(connection, out _);
-                _refusals.Refused("a hub connection that sent nothing after its handshake", connection.ConnectionId);
+                _refusals.Refused(RefusalLog.SilentConnection, "a hub connection that sent nothing after its handshake", connection.ConnectionId);
                 connection.Abort(new ConnectionAbortedException("The client sent nothing after its handshake."));
             }
         }

@@ -34,16 +34,27 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
     public override Task RemoveFromGroupAsync(string connectionId, string group, CancellationToken cancellationToken) =>
         manager.RemoveFromGroupAsync(connectionId, group, cancellationToken);
 
-    public override async Task<Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long? lastEventId, CancellationToken cancellationToken)
+    protected override Task JoinFromNowAsync(string connectionId, IReadOnlyList<string> groups, Func<long, ServerEvent> onConnect, CancellationToken cancellationToken)
     {
-        if (lastEventId is not { } last)
+        if (manager is IReplaysHistory replaying)
         {
+            return replaying.JoinFromNowAsync(connectionId, groups, onConnect, cancellationToken);
+        }
+        lock (_order)
+        {
+            // Under the order lock nothing is published meanwhile: onConnect is queued first, and every later event
+            // finds the connection in its groups. SignalR's memory manager joins synchronously.
+            _ = manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [onConnect(_start + _issued)], cancellationToken);
             foreach (var group in groups)
             {
-                await manager.AddToGroupAsync(connectionId, group, cancellationToken);
+                _ = manager.AddToGroupAsync(connectionId, group, cancellationToken);
             }
-            return Replay.Nothing;
         }
+        return Task.CompletedTask;
+    }
+
+    protected override async Task<Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long last, CancellationToken cancellationToken)
+    {
         if (manager is IReplaysHistory replaying)
         {
             return await replaying.JoinAndReplayAsync(connectionId, groups, last, cancellationToken);
@@ -107,7 +118,7 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
 
     private Task InOrder(ServerEvent serverEvent, string? historyTarget, Func<ServerEvent, Task> send)
     {
-        // An event that carries its id already is not a new one in the order (see ToResumingConnectionAsync).
+        // An event that carries its id already is not a new one in the order (see ConnectAsync).
         if (_managerStampsIds || serverEvent.EventId != 0)
         {
             return send(serverEvent);

@@ -15,4 +15,10 @@ internal interface IReplaysHistory
     /// live events are held meanwhile and those the replay already covered are dropped.
     /// </summary>
     Task<Replay> JoinAndReplayAsync(string connectionId, IReadOnlyList<string> groups, long lastEventId, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Joins <paramref name="connectionId"/> to <paramref name="groups"/> and sends it <paramref name="onConnect"/> — made
+    /// with the id of the last event published before the joins — ahead of every live event of those groups after it.
+    /// </summary>
+    Task JoinFromNowAsync(string connectionId, IReadOnlyList<string> groups, Func<long, ServerEvent> onConnect, CancellationToken cancellationToken);
 }

@@ -66,7 +66,7 @@ internal sealed class MemoryHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeM
 
     public override Task SendGroupAsync(string groupName, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
-        if (IsEvent(methodName))
+        if (Counted(methodName))
         {
             int size;
             lock (_gate)
@@ -80,31 +80,32 @@ internal sealed class MemoryHubLifetimeManager<THub>(ILogger<DefaultHubLifetimeM
 
     public override Task SendConnectionAsync(string connectionId, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
-        if (IsEvent(methodName))
+        if (Counted(methodName))
         {
-            metrics.Delivered(CountConnected([connectionId]));
+            lock (_gate)
+            {
+                metrics.Delivered(_groupsOf.ContainsKey(connectionId) ? 1 : 0);
+            }
         }
         return base.SendConnectionAsync(connectionId, methodName, args, cancellationToken);
     }
 
     public override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, string methodName, object?[] args, CancellationToken cancellationToken = default)
     {
-        if (IsEvent(methodName))
+        if (Counted(methodName))
         {
-            metrics.Delivered(CountConnected(connectionIds));
+            int connected;
+            lock (_gate)
+            {
+                connected = connectionIds.Count(_groupsOf.ContainsKey);
+            }
+            metrics.Delivered(connected);
         }
         return base.SendConnectionsAsync(connectionIds, methodName, args, cancellationToken);
     }
 
-    private static bool IsEvent(string methodName) => methodName == ServerEventsHubBase.ClientMethod;
-
-    private int CountConnected(IReadOnlyList<string> connectionIds)
-    {
-        lock (_gate)
-        {
-            return connectionIds.Count(_groupsOf.ContainsKey);
-        }
-    }
+    /// <summary>A Server Events event, while anyone listens to <c>serverevents.deliveries</c>.</summary>
+    private bool Counted(string methodName) => metrics.DeliveriesObserved && methodName == ServerEventsHubBase.ClientMethod;
 
     private void Shrink(string group)
     {

@@ -6,10 +6,20 @@ namespace ServerEvents.Internal;
 /// Logs refused client input at Information, without stack traces, each value cut to <see cref="MaxValueLength"/>
 /// characters, and at most <see cref="PerWindow"/> lines per <see cref="Window"/>; what is left out is counted in one
 /// line when the next window opens. A client sending garbage cannot flood the log. Every refusal is counted
-/// (<c>serverevents.refusals</c>, tagged with the rule's name), logged or not.
+/// (<c>serverevents.refusals</c>, tagged with the rule), logged or not.
 /// </summary>
 internal sealed partial class RefusalLog(ILogger<RefusalLog> logger, TimeProvider time, ServerEventsMetrics metrics)
 {
+    // The rules, as serverevents.refusals tags them: stable identifiers for alerts, apart from the log's wording.
+    public const string ConnectionsPerAddress = "connections_per_address";
+    public const string InternalProtocol = "internal_protocol";
+    public const string ConnectInput = "connect_input";
+    public const string SilentConnection = "silent_connection";
+    public const string SubscriberListRate = "subscriber_list_rate";
+    public const string StreamsPerUser = "streams_per_user";
+    public const string NotAuthenticated = "not_authenticated";
+    public const string ChannelDenied = "channel_denied";
+
     public const int MaxValueLength = 64;
     public const int PerWindow = 20;
     public static readonly TimeSpan Window = TimeSpan.FromSeconds(10);
@@ -19,10 +29,11 @@ internal sealed partial class RefusalLog(ILogger<RefusalLog> logger, TimeProvide
     private int _logged;
     private int _suppressed;
 
-    /// <summary>Notes one refusal: <paramref name="what"/> names the rule, <paramref name="value"/> what the client sent.</summary>
-    public void Refused(string what, string? value)
+    /// <summary>Notes one refusal: <paramref name="rule"/> is one of the constants above, <paramref name="what"/> says what
+    /// was refused in the log's words, <paramref name="value"/> what the client sent.</summary>
+    public void Refused(string rule, string what, string? value)
     {
-        metrics.Refused(what);
+        metrics.Refused(rule);
         int suppressedBefore;
         lock (_gate)
         {

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
-using Microsoft.AspNetCore.Http.Connections.Features;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.SignalR;
 using ServerEvents.Redis.Internal;
@@ -37,13 +36,14 @@ internal sealed class ServerEventsMetrics
         _connections = meter.CreateUpDownCounter<long>("serverevents.connections", "{connection}",
             "Open client connections (hub connections after the guard let them in, SSE streams).");
         _subscriptions = meter.CreateUpDownCounter<long>("serverevents.subscriptions", "{subscription}",
-            "Subscriptions this server owns (registered, cmd.onConnect sent, not yet removed).");
+            "Subscriptions this server owns: from their registration (just before cmd.onConnect) until they are removed.");
         _refusals = meter.CreateCounter<long>("serverevents.refusals", "{refusal}",
             "Client requests or connections refused by a limit or a rule (the rule is the serverevents.rule tag).");
         _notifies = meter.CreateCounter<long>("serverevents.notifies", "{notify}",
             "Notify calls made on this server, by target kind.");
         _eventSize = meter.CreateHistogram<int>("serverevents.event.size", "By",
-            "Size of each notified event's JSON body, in UTF-8 bytes.");
+            "Size of each notified event's JSON body, in UTF-8 bytes.",
+            advice: new InstrumentAdvice<int> { HistogramBucketBoundaries = [64, 256, 1024, 4096, 16_384, 65_536, 262_144, 1_048_576] });
         _deliveries = meter.CreateCounter<long>("serverevents.deliveries", "{event}",
             "Events handed to this server's connections (one per recipient).");
         _resumes = meter.CreateCounter<long>("serverevents.resumes", "{connection}",
@@ -70,11 +70,11 @@ internal sealed class ServerEventsMetrics
     /// <summary>The Redis back-end, once it exists: its state is observed, not pushed.</summary>
     public void Observe(RedisBackplane redis) => _redis = redis;
 
-    /// <summary>"sse" for the SSE bridge's connections (they have no SignalR HTTP transport), "hub" for the rest.</summary>
+    /// <summary>"sse" for the SSE bridge's connections (marked with <see cref="SseTransportMarker"/>), "hub" for the rest.</summary>
     public static string TransportOf(HubCallerContext context) => TransportOf(context.Features);
 
     /// <inheritdoc cref="TransportOf(HubCallerContext)"/>
-    public static string TransportOf(IFeatureCollection features) => features.Get<IHttpTransportFeature>() is null ? Sse : Hub;
+    public static string TransportOf(IFeatureCollection features) => features.Get<SseTransportMarker>() is null ? Hub : Sse;
 
     public void ConnectionOpened(string transport) => _connections.Add(1, new KeyValuePair<string, object?>(TransportTag, transport));
 
@@ -97,6 +97,9 @@ internal sealed class ServerEventsMetrics
             _eventSize.Record(System.Text.Encoding.UTF8.GetByteCount(json));
         }
     }
+
+    /// <summary>Whether anything listens to <c>serverevents.deliveries</c> (counting recipients costs a lookup per send).</summary>
+    public bool DeliveriesObserved => _deliveries.Enabled;
 
     public void Delivered(int recipients)
     {

@@ -58,6 +58,7 @@ internal sealed class SubscriptionLifecycle(
         }
         if (_options.LimitToAuthenticatedUsers && !info.IsAuthenticated)
         {
+            metrics.Refused(RefusalLog.NotAuthenticated);
             throw new HubException("Not authenticated: this server accepts subscriptions from authenticated users only.");
         }
         if (_options.OnCreated is { } onCreated)
@@ -70,6 +71,7 @@ internal sealed class SubscriptionLifecycle(
         }
         catch (ChannelAccessDeniedException ex)
         {
+            metrics.Refused(RefusalLog.ChannelDenied);
             throw new HubException(ex.Message);
         }
         await RegisterAsync(info, lastEventId, () => local.Add(context), cancellationToken);
@@ -200,12 +202,9 @@ internal sealed class SubscriptionLifecycle(
             added = true;
             // Counted once registered: the client may see onConnect (next) before this method returns.
             Interlocked.Increment(ref _totalConnections);
-            // onConnect is sent before the connection joins any group, so it is always the first event.
-            await (lastEventId is { } resumeAfter
-                ? delivery.ToResumingConnectionAsync(id, resumeAfter, "cmd.onConnect", Json(connect), cancellationToken)
-                : delivery.ToConnectionAsync(id, "cmd.onConnect", Json(connect), cancellationToken));
-            // A resuming client gets what it missed, or — where history no longer reaches back — cmd.onReset in its place.
-            var replay = await delivery.JoinAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info), GroupNames.All], lastEventId, cancellationToken);
+            // onConnect is the first event, and once the client has it, it is in every group on every server. A resuming
+            // client then gets what it missed, or — where history no longer reaches back — cmd.onReset in its place.
+            var replay = await delivery.ConnectAsync(id, [.. info.Channels, .. GroupNames.IdentityGroups(info), GroupNames.All], lastEventId, Json(connect), cancellationToken);
             if (lastEventId is not null)
             {
                 metrics.Resumed(replay);

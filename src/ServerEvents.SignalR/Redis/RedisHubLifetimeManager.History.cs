@@ -17,19 +17,36 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
     private int _losses;
 
     /// <inheritdoc />
+    public async Task JoinFromNowAsync(string connectionId, IReadOnlyList<string> groups, Func<long, ServerEvent> onConnect, CancellationToken cancellationToken)
+    {
+        var local = BeginJoin(connectionId);
+        var current = 0L;
+        (long, SerializedHubMessage)? first = null;
+        try
+        {
+            foreach (var group in groups)
+            {
+                await ChangeLocalGroupAsync(local, group, add: true);
+            }
+            // Read after the joins: an event stamped later found this server's routes and the connection in its local
+            // groups, so it is among the held ones; one stamped up to here was published before the connection joined.
+            current = (await ReadHistoryAsync([], 0, cancellationToken)).Current;
+            first = (current, EventMessage(onConnect(current)));
+        }
+        finally
+        {
+            local.Release([], clientHas: current, first: first);
+            EndJoin(local);
+            _backplane.Metrics.Delivered(first is null ? 0 : 1);
+        }
+    }
+
+    /// <inheritdoc />
     public async Task<Replay> JoinAndReplayAsync(string connectionId, IReadOnlyList<string> groups, long lastEventId, CancellationToken cancellationToken)
     {
-        if (!_connections.TryGetValue(connectionId, out var local))
-        {
-            throw new InvalidOperationException($"Connection '{connectionId}' is not on this server.");
-        }
         // Hold, join, then read: every event is then either in the history read (published before it) or among
         // the held live ones (after the join), and the overlap is dropped by id when the hold ends.
-        lock (_backfillGate)
-        {
-            local.Resuming = true;
-        }
-        local.Hold();
+        var local = BeginJoin(connectionId);
         var replay = Replay.Nothing;
         var clientHas = 0L;
         try
@@ -48,19 +65,42 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
         finally
         {
             local.Release(Messages(replay.Events), ResetMessage(lastEventId, replay, ResetNotice.TooOld), clientHas);
-            bool backfillWaits;
-            lock (_backfillGate)
-            {
-                local.Resuming = false;
-                backfillWaits = _awaitingBackfill.ContainsKey(local);
-            }
-            // A back-fill passed over it while it resumed (its replay would have cut this one short): run it now.
-            if (backfillWaits && _backplane.InboxLive)
-            {
-                _ = Task.Run(OnPubSubBackAsync, CancellationToken.None);
-            }
+            EndJoin(local);
+            // Written to the connection, as on the memory back-end (live events were counted as they were queued).
+            _backplane.Metrics.Delivered(replay.Events.Count + (replay.Complete ? 0 : 1));
         }
         return replay;
+    }
+
+    /// <summary>Holds a connection of this server while it joins; a back-fill passes over it until <see cref="EndJoin"/>.</summary>
+    private LocalConnection BeginJoin(string connectionId)
+    {
+        if (!_connections.TryGetValue(connectionId, out var local))
+        {
+            throw new InvalidOperationException($"Connection '{connectionId}' is not on this server.");
+        }
+        lock (_backfillGate)
+        {
+            local.Resuming = true;
+        }
+        local.Hold();
+        return local;
+    }
+
+    /// <summary>After the join's hold was released: runs a back-fill that passed over the connection meanwhile.</summary>
+    private void EndJoin(LocalConnection local)
+    {
+        bool backfillWaits;
+        lock (_backfillGate)
+        {
+            local.Resuming = false;
+            backfillWaits = _awaitingBackfill.ContainsKey(local);
+        }
+        // Its replay would have been cut short by the join's release: run it now.
+        if (backfillWaits && _backplane.InboxLive)
+        {
+            _ = Task.Run(OnPubSubBackAsync, CancellationToken.None);
+        }
     }
 
     /// <summary>
@@ -162,6 +202,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : IReplaysHistory
                     _backplane.AwaitingBackfill = _awaitingBackfill.Count;
                     connection.Release(Messages(replay.Events, serialized), ResetMessage(batch.Key, replay, ResetNotice.CutOff));
                     _backplane.Metrics.Replayed(replay, "cut_off");
+                    _backplane.Metrics.Delivered(replay.Events.Count + (replay.Complete ? 0 : 1));
                     replayed += replay.Events.Count;
                     resets += replay.Complete ? 0 : 1;
                     released++;

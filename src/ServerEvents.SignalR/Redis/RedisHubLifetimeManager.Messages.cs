@@ -39,7 +39,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         var invocation = new InvocationMessage(methodName, args);
         if (invocationRoutes.Count == 0 && methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: > 0 }])
         {
-            // A resuming connection's onConnect, under the id it resumes after (EventDelivery.ToResumingConnectionAsync):
+            // A resuming connection's onConnect, under the id it resumes after (EventDelivery.ConnectAsync):
             // ahead of anything held for it.
             WriteLocal(localTargets, excluded, new SerializedHubMessage(invocation), direct: true);
             return;

@@ -46,6 +46,7 @@ internal sealed class SseConnection : ConnectionContext, IConnectionUserFeature,
         Features.Set<IHttpContextFeature>(this);
         Features.Set<IConnectionItemsFeature>(this);
         Features.Set<IConnectionIdFeature>(this);
+        Features.Set(SseTransportMarker.Instance);
         Time = time;
         Pulse();
     }

@@ -40,6 +40,7 @@ internal sealed class SseStreamEndpoint(
         var response = http.Response;
         if (_options.LimitToAuthenticatedUsers && http.User.Identity?.IsAuthenticated != true)
         {
+            metrics.Refused(RefusalLog.NotAuthenticated);
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status401Unauthorized, "Not authenticated: this server accepts subscriptions from authenticated users only.");
             return;
         }
@@ -51,19 +52,20 @@ internal sealed class SseStreamEndpoint(
         }
         catch (ArgumentException ex)
         {
-            refusals.Refused("an SSE stream", ex.Message);
+            refusals.Refused(RefusalLog.ConnectInput, "an SSE stream", ex.Message);
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status400BadRequest, ex.Message);
             return;
         }
         if (await TooManyStreamsAsync(http) is { } limit)
         {
+            metrics.Refused(RefusalLog.StreamsPerUser);
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status429TooManyRequests, limit);
             return;
         }
         var address = http.Connection.RemoteIpAddress;
         if (!perAddress.TryAcquire(address))
         {
-            refusals.Refused("too many connections from one address", address?.ToString());
+            refusals.Refused(RefusalLog.ConnectionsPerAddress, "too many connections from one address", address?.ToString());
             await SubscriberEndpoints.TextAsync(response, StatusCodes.Status429TooManyRequests, $"Too many connections from {address}: at most {perAddress.Limit} per address.");
             return;
         }

@@ -77,7 +77,7 @@ internal sealed class SubscriberEndpoints(
             {
                 var retryAfter = lease.TryGetMetadata(MetadataName.RetryAfter, out var wait) ? wait : TimeSpan.FromSeconds(1);
                 http.Response.Headers.RetryAfter = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
-                refusals.Refused("a subscriber list over the per-address rate", http.Connection.RemoteIpAddress?.ToString());
+                refusals.Refused(RefusalLog.SubscriberListRate, "a subscriber list over the per-address rate", http.Connection.RemoteIpAddress?.ToString());
                 throw new BadRequestException(StatusCodes.Status429TooManyRequests, "Too many subscriber lists from this address; retry later.");
             }
         }

@@ -70,9 +70,10 @@ public sealed class SseTestClient : IAsyncDisposable
 
     /// <summary>Opens <c>/event-stream?{query}</c> and waits for <c>cmd.onConnect</c> and its joins.</summary>
     /// <remarks>
-    /// Returns once the client has its own <c>cmd.onJoin</c> in every channel, i.e. once it is in all its groups
-    /// (notify-all included) on every server: onConnect comes first, before the groups are joined. Pass
-    /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
+    /// The client is subscribed everywhere once it has <c>cmd.onConnect</c> (the readiness tests rely on that alone);
+    /// by default this also waits for its own <c>cmd.onJoin</c> in every channel, so that tests find the join
+    /// announcements in the events they read. Pass <paramref name="awaitJoins"/> false to return at onConnect (and
+    /// where lifecycle events are switched off).
     /// </remarks>
     public static async Task<SseTestClient> ConnectAsync(Uri server, string query = "channels=home", string? user = null, string? forwardedFor = null, long? lastEventId = null, bool awaitJoins = true)
     {

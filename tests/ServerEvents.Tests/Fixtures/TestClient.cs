@@ -68,9 +68,10 @@ public sealed class TestClient : IAsyncDisposable
 
     /// <summary>Starts the connection and waits for <c>cmd.onConnect</c> and its joins.</summary>
     /// <remarks>
-    /// Returns once the client has its own <c>cmd.onJoin</c> in every channel, i.e. once it is in all its groups
-    /// (notify-all included) on every server: onConnect comes first, before the groups are joined. Pass
-    /// <paramref name="awaitJoins"/> false where lifecycle events are switched off.
+    /// The client is subscribed everywhere once it has <c>cmd.onConnect</c> (the readiness tests rely on that alone);
+    /// by default this also waits for its own <c>cmd.onJoin</c> in every channel, so that tests find the join
+    /// announcements in the events they read. Pass <paramref name="awaitJoins"/> false to return at onConnect (and
+    /// where lifecycle events are switched off).
     /// </remarks>
     public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null, bool awaitJoins = true)
     {

@@ -13,49 +13,17 @@ namespace ServerEvents.Tests.Packaging;
 /// that takes them from a folder feed, the README's quick start pasted in verbatim, and the official SignalR client
 /// receiving <c>cmd.onConnect</c> from it — so the README, the package metadata and the packages cannot drift apart.
 /// </summary>
-public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifetime
+public sealed partial class PackageTests(PackedFeed packed, ITestOutputHelper output) : IClassFixture<PackedFeed>
 {
-    private static readonly string[] PackageIds = ["ServerEvents.SignalR", "ServerEvents.SseBridge"];
+    private readonly string _version = packed.Version;
+    private readonly string _work = packed.Work;
 
-    // A version no earlier run used, so NuGet's global cache can never hand back a stale package of the same version.
-    private readonly string _version = $"0.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
-    private readonly string _work = Directory.CreateTempSubdirectory("serverevents-pack-").FullName;
-
-    private string Feed => Path.Combine(_work, "feed");
-
-    public async Task InitializeAsync()
-    {
-#if DEBUG
-        const string configuration = "Debug";
-#else
-        const string configuration = "Release";
-#endif
-        // --no-build: the suite runs on what test.sh built; rebuilding here would rewrite assemblies other tests load.
-        var pack = await RunAsync("dotnet", ["pack", "ServerEvents.sln", "-c", configuration, "--no-build", "-o", Feed, $"-p:Version={_version}"],
-            RepoPaths.Root, TimeSpan.FromMinutes(3));
-        Assert.True(pack.ExitCode == 0, $"dotnet pack failed:\n{pack.Stdout}{pack.Stderr}");
-        Assert.DoesNotContain("warning", pack.Stdout, StringComparison.OrdinalIgnoreCase);
-    }
-
-    public Task DisposeAsync()
-    {
-        Directory.Delete(_work, recursive: true);
-        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
-            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        foreach (var id in PackageIds)
-        {
-            var cached = Path.Combine(cache, id.ToLowerInvariant(), _version);
-            if (Directory.Exists(cached))
-            {
-                Directory.Delete(cached, recursive: true);
-            }
-        }
-        return Task.CompletedTask;
-    }
+    private string Feed => packed.Feed;
 
     [Fact]
     public async Task The_readme_quick_start_runs_from_the_packages_in_a_fresh_web_app()
     {
+        output.WriteLine(packed.Log);
         var app = Path.Combine(_work, "app");
         await File.WriteAllTextAsync(Path.Combine(_work, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
@@ -69,7 +37,7 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         var project = Path.Combine(app, "app.csproj");
         var csproj = XDocument.Load(project);
         csproj.Root!.Add(new XElement("ItemGroup",
-            PackageIds.Select(id => new XElement("PackageReference", new XAttribute("Include", id), new XAttribute("Version", _version)))));
+            PackedFeed.PackageIds.Select(id => new XElement("PackageReference", new XAttribute("Include", id), new XAttribute("Version", _version)))));
         csproj.Save(project);
         await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), QuickStart(await File.ReadAllTextAsync(RepoPaths.Of("README.md"))));
 
@@ -113,13 +81,23 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         var message = await chat.Task.DefaultTimeout();
         Assert.Equal("home", message.GetProperty("channel").GetString());
         Assert.Equal("""{"text":"hello from the package"}""", message.GetProperty("json").GetString());
+
+        // The bridge package's own README program builds against the packages too.
+        using (var bridge = ZipFile.OpenRead(Path.Combine(Feed, $"ServerEvents.SseBridge.{_version}.nupkg")))
+        using (var readme = new StreamReader(bridge.GetEntry("README.md")!.Open()))
+        {
+            var program = FirstCSharpBlock().Match(await readme.ReadToEndAsync());
+            Assert.True(program.Success, "no C# block in the bridge package's README");
+            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program.Groups["code"].Value);
+        }
+        await RunCheckedAsync("dotnet", ["build", "-c", "Release"], app, TimeSpan.FromMinutes(4));
     }
 
     [Fact]
     public void Each_package_carries_its_readme_metadata_docs_and_symbols()
     {
         var quickStart = QuickStart(File.ReadAllText(RepoPaths.Of("README.md")));
-        foreach (var id in PackageIds)
+        foreach (var id in PackedFeed.PackageIds)
         {
             var nupkg = Path.Combine(Feed, $"{id}.{_version}.nupkg");
             Assert.True(File.Exists(Path.Combine(Feed, $"{id}.{_version}.snupkg")), $"{id}: no symbols package");
@@ -150,7 +128,8 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         }
         using var bridge = ZipFile.OpenRead(Path.Combine(Feed, $"ServerEvents.SseBridge.{_version}.nupkg"));
         using var bridgeSpec = new StreamReader(bridge.GetEntry("ServerEvents.SseBridge.nuspec")!.Open());
-        Assert.Contains($"""<dependency id="ServerEvents.SignalR" version="{_version}" """, bridgeSpec.ReadToEnd(), StringComparison.Ordinal);
+        // Exactly that version: the bridge is built against the core's internals.
+        Assert.Contains($"""<dependency id="ServerEvents.SignalR" version="[{_version}]" """, bridgeSpec.ReadToEnd(), StringComparison.Ordinal);
     }
 
     /// <summary>The first C# block under the "Quick start" heading.</summary>
@@ -160,6 +139,9 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
         Assert.True(match.Success, "no ```csharp block under a \"Quick start\" heading");
         return match.Groups["code"].Value;
     }
+
+    [GeneratedRegex(@"```csharp\n(?<code>[\s\S]*?)```")]
+    private static partial Regex FirstCSharpBlock();
 
     [GeneratedRegex(@"^#+ Quick start[^\n]*\n(?:(?!^#)[\s\S])*?```csharp\n(?<code>[\s\S]*?)```", RegexOptions.Multiline)]
     private static partial Regex QuickStartBlock();
@@ -175,5 +157,53 @@ public sealed partial class PackageTests(ITestOutputHelper output) : IAsyncLifet
     {
         var outcome = await RunAsync(file, args, directory, timeout);
         Assert.True(outcome.ExitCode == 0, $"{file} {string.Join(' ', args)} failed:\n{outcome.Stdout}{outcome.Stderr}");
+    }
+}
+
+/// <summary>
+/// The packages, packed once for the class by <c>dotnet pack</c> at the repository root into a folder feed, under a
+/// version no earlier run used (so NuGet's global cache can never hand back a stale package of the same version).
+/// </summary>
+public sealed class PackedFeed : IAsyncLifetime
+{
+    public static readonly string[] PackageIds = ["ServerEvents.SignalR", "ServerEvents.SseBridge"];
+
+    public string Version { get; } = $"0.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
+
+    public string Work { get; } = Directory.CreateTempSubdirectory("serverevents-pack-").FullName;
+
+    public string Feed => Path.Combine(Work, "feed");
+
+    public string Log { get; private set; } = "";
+
+    public async Task InitializeAsync()
+    {
+#if DEBUG
+        const string configuration = "Debug";
+#else
+        const string configuration = "Release";
+#endif
+        // --no-build: the suite runs on what test.sh built; rebuilding here would rewrite assemblies other tests load.
+        string[] args = ["pack", "ServerEvents.sln", "-c", configuration, "--no-build", "-o", Feed, $"-p:Version={Version}"];
+        var pack = await ProcessRunner.RunAsync("dotnet", args, TimeSpan.FromMinutes(3), RepoPaths.Root);
+        Log = $"$ dotnet {string.Join(' ', args)} → {pack.ExitCode}";
+        Assert.True(pack.ExitCode == 0, $"dotnet pack failed:\n{pack.Stdout}{pack.Stderr}");
+        Assert.DoesNotContain("warning", pack.Stdout, StringComparison.OrdinalIgnoreCase);
+    }
+
+    public Task DisposeAsync()
+    {
+        Directory.Delete(Work, recursive: true);
+        var cache = Environment.GetEnvironmentVariable("NUGET_PACKAGES")
+            ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        foreach (var id in PackageIds)
+        {
+            var cached = Path.Combine(cache, id.ToLowerInvariant(), Version);
+            if (Directory.Exists(cached))
+            {
+                Directory.Delete(cached, recursive: true);
+            }
+        }
+        return Task.CompletedTask;
     }
 }

@@ -168,7 +168,7 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         var first = await OpenAsync(_first!, "channels=home");
         await OpenAsync(_first!, "channels=home");
         var sse = await OpenAsync(_second!, "channels=home&transport=sse");
-        await Assertions.Expect(first.Locator("header #status-link")).ToHaveAttributeAsync("href", "status.html");
+        await Assertions.Expect(first.Locator("header #status-link")).ToHaveAttributeAsync("href", "status");
         for (var i = 1; i <= 3; i++)
         {
             await SendAsync(first, $"for the chart {i}");
@@ -178,7 +178,7 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         var status = await _browser!.NewPageAsync(new() { ViewportSize = new() { Width = 1440, Height = 900 } });
         var pageErrors = new List<string>();
         status.PageError += (_, error) => pageErrors.Add(error);
-        await status.GotoAsync(new Uri(_second!.BaseUri, "/status.html").ToString());
+        await status.GotoAsync(new Uri(_second!.BaseUri, "/status").ToString());
         var within = new LocatorAssertionsToHaveAttributeOptions { Timeout = 15000 };
         ILocator CardOf(HostProcess instance) =>
             status.Locator(".server-card").Filter(new() { Has = status.Locator($"a.server-url[href='{instance.BaseUri}']") });
@@ -227,7 +227,7 @@ public sealed class ChatHubBrowserTests(ITestOutputHelper output) : IAsyncLifeti
         await Assertions.Expect(status.Locator("#poll-error")).ToContainTextAsync("/status.json");
         await Assertions.Expect(status.Locator("#poll-state")).ToHaveClassAsync(new Regex("offline"));
         await Assertions.Expect(status.Locator(".server-card")).ToHaveCountAsync(2);
-        await status.GotoAsync(new Uri(_first!.BaseUri, "/status.html").ToString());
+        await status.GotoAsync(new Uri(_first!.BaseUri, "/status").ToString());
         await Assertions.Expect(status.Locator(".server-card")).ToHaveCountAsync(1, new() { Timeout = 15000 });
         await Assertions.Expect(CardOf(_first!).Locator(".self-badge")).ToBeVisibleAsync();
         Assert.Empty(pageErrors);

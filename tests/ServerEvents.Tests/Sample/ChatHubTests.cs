@@ -80,9 +80,12 @@ public abstract class ChatHubSpecification : IAsyncLifetime
         await Eventually.TrueAsync(async () =>
         {
             status = await JsonOf(await _http.GetAsync(Url(2, "/status.json")).DefaultTimeout());
+            var publisher = status.GetProperty("servers").EnumerateArray().SingleOrDefault(c => c.GetProperty("url").GetString() == Instance(2).BaseUri.ToString());
             return status.GetProperty("servers").GetArrayLength() == distinct.Count
+                && publisher.ValueKind == JsonValueKind.Object
+                && publisher.GetProperty("notifiesPerSecond").EnumerateArray().Sum(v => v.GetInt64()) >= 5
                 && status.GetProperty("servers").EnumerateArray().Sum(c => c.GetProperty("deliveriesPerSecond").EnumerateArray().Sum(v => v.GetInt64())) >= 10;
-        }, "every instance's card, with the 10 chat deliveries");
+        }, "every instance's card, the 5 chat notifies on the publishing one and their 10 deliveries");
         var cards = status.GetProperty("servers").EnumerateArray().ToDictionary(c => c.GetProperty("url").GetString()!);
         Assert.Equal(1, cards[Instance(0).BaseUri.ToString()].GetProperty("subscriptions").GetProperty("hub").GetInt32());
         Assert.Equal(1, cards[Instance(1).BaseUri.ToString()].GetProperty("subscriptions").GetProperty("sse").GetInt32());
@@ -95,8 +98,12 @@ public abstract class ChatHubSpecification : IAsyncLifetime
                 Assert.Equal("up", card.GetProperty("redis").GetProperty("pubsub").GetString());
             }
         });
-        using var page = await _http.GetAsync(Url(0, "/status.html")).DefaultTimeout();
-        Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+        foreach (var path in new[] { "/status", "/status.html" })
+        {
+            using var page = await _http.GetAsync(Url(0, path)).DefaultTimeout();
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("status.js", await page.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+        }
 
         Assert.Equal("Healthy", await _http.GetStringAsync(Url(1, "/health/live")).DefaultTimeout());
         Assert.Equal("Healthy", await _http.GetStringAsync(Url(1, "/health/ready")).DefaultTimeout());

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.AspNetCore.SignalR.Client;
@@ -52,6 +53,8 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
             clients.Add(await cluster.ConnectAsync(server, "home"));
         }
         await using var admin = await ownRedis.ConnectAsync();
+        using var replayed = ClusterMetrics.Of<long>(cluster, "serverevents.replayed_events");
+        using var resets = ClusterMetrics.Of<long>(cluster, "serverevents.resets");
 
         // Publishers on all three servers keep going while every pub/sub connection is killed twice; the command
         // connections stay up, so what is published meanwhile is in the history but reaches no server live.
@@ -74,12 +77,25 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
             Assert.True(killed >= 3, $"only {killed} pub/sub connections killed");
         }
         await Task.WhenAll(publishers).WaitAsync(TimeSpan.FromSeconds(60));
-        // The barriers below go to one connection each, which no history keeps: sent only once every inbox is read.
         await cluster.InboxesReadAsync();
 
         foreach (var client in clients)
         {
-            var events = (await client.BarrierAsync(cluster.Api(0))).Where(e => e.Selector is "cmd.seq" or "cmd.onReset").ToList();
+            // Through the channel, whose history back-fills it too: an event to one connection alone is in no history, and
+            // is lost if its server's inbox goes unread once more (StackExchange.Redis may reconnect late under load).
+            IReadOnlyList<ReceivedEvent> received;
+            try
+            {
+                received = await client.BarrierAsync(marker => cluster.Api(0).NotifyChannelJsonAsync("home", "cmd.barrier", JsonSerializer.Serialize(marker)));
+            }
+            catch (TimeoutException)
+            {
+                output.WriteLine(string.Join("\n", Enumerable.Range(0, 3).Select(i => cluster[i].Services.GetRequiredService<RedisBackplane>())
+                    .Select((b, i) => $"server {i}: inbox live {b.InboxLive}, awaiting back-fill {b.AwaitingBackfill}, command connection {b.IsConnected}")));
+                output.WriteLine(string.Join("\n", FailureLog.Snapshot.TakeLast(20)));
+                throw;
+            }
+            var events = received.Where(e => e.Selector is "cmd.seq" or "cmd.onReset").ToList();
             Assert.DoesNotContain(events, e => e.Selector == "cmd.onReset");
             Assert.Equal(events.Select(e => e.EventId).Order(), events.Select(e => e.EventId));
             for (var server = 0; server < 3; server++)
@@ -88,6 +104,9 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
                 Assert.Equal(Enumerable.Range(0, PerServer).Select(i => $"\"{server}:{i}\""), events.Where(e => e.Json.StartsWith(prefix, StringComparison.Ordinal)).Select(e => e.Json));
             }
         }
+        // What the cuts made the servers miss came from history: counted as replayed, with no reset.
+        Assert.True(replayed.Sum() > 0, "no event was counted as replayed after the cuts");
+        Assert.Equal(0, resets.Sum());
     }
 
     [Fact]
@@ -172,6 +191,9 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
         }
         using var http = new HttpClient();
         Assert.Equal("Healthy", await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")));
+        using var buffered = ClusterMetrics.Of<int>(cluster, "serverevents.redis.buffered_notifies");
+        using var refusedNotifies = ClusterMetrics.Of<long>(cluster, "serverevents.redis.refused_notifies");
+        using var connected = ClusterMetrics.Of<int>(cluster, "serverevents.redis.connected");
 
         await ownRedis.KillAsync();
         var backplane = cluster[1].Services.GetRequiredService<RedisBackplane>();
@@ -188,6 +210,13 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
             Assert.Equal(HttpStatusCode.ServiceUnavailable, unhealthy.StatusCode);
             Assert.Equal("Unhealthy", await unhealthy.Content.ReadAsStringAsync());
         }
+        // The same, as the metrics say it.
+        buffered.RecordObservable();
+        refusedNotifies.RecordObservable();
+        connected.RecordObservable();
+        Assert.Equal(3, buffered.Servers[1].Last());
+        Assert.Equal(1, refusedNotifies.Servers[1].Last());
+        Assert.Equal(0, connected.Servers[1].Last("serverevents.redis.connection", "command"));
 
         // Redis comes back with its data (append-only file): the buffered notifies go out in order, each once, and
         // no client needs a reset — what the servers missed is in the history.
@@ -213,6 +242,11 @@ public abstract class RedisOutageSpecification(ITestOutputHelper output)
             Assert.Single(events, e => e.Selector == "cmd.after");
         }
         await Eventually.TrueAsync(async () => await http.GetStringAsync(new Uri(cluster[1].BaseUri, "/health")) == "Healthy", "health did not return to Healthy");
+        buffered.RecordObservable();
+        connected.RecordObservable();
+        Assert.Equal(0, buffered.Servers[1].Last());
+        Assert.Equal(1, connected.Servers[1].Last("serverevents.redis.connection", "command"));
+        Assert.Equal(1, connected.Servers[1].Last("serverevents.redis.connection", "pubsub"));
     }
 
     [Fact]

@@ -503,6 +503,7 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
     public async Task A_client_that_stops_reading_is_closed_and_does_not_hold_up_the_others()
     {
         await using var cluster = await StartAsync(SharedConnectionString, backplane: o => o.MaxPendingWritesPerConnection = 50);
+        using var slowCloses = ClusterMetrics.Of<long>(cluster, "serverevents.slow_client.closes");
         var fast = new[] { await cluster.ConnectAsync(0, "home"), await cluster.ConnectAsync(0, "home") };
         using var stuck = new ClientWebSocket();
         await stuck.ConnectAsync(new Uri(cluster.HubUrl(0, "channels=home").ToString().Replace("http", "ws", StringComparison.Ordinal)), CancellationToken.None).DefaultTimeout();
@@ -536,6 +537,9 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
         // The stuck client was closed and left presence (with a leave event to the others).
         await Eventually.TrueAsync(async () => (await cluster.Api(2).GetChannelCountsAsync())["home"] == 2, "the stuck client is still subscribed");
         await fast[0].WaitForAsync(e => e.Selector == "cmd.onLeave");
+        // Once, though writes kept coming for it until it was gone.
+        Assert.Equal(1, slowCloses.Servers[0].Sum("serverevents.transport", "hub"));
+        Assert.Equal(0, slowCloses.Sum() - slowCloses.Servers[0].Sum());
     }
 
     private static Dictionary<string, long> ParseCommandStats(string info)

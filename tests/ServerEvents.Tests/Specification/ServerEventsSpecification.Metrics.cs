@@ -24,7 +24,13 @@ public abstract partial class ServerEventsSpecification
         Assert.Equal(3, subscriptions.Sum("serverevents.transport", "hub"));
         Assert.Equal(0, subscriptions.Sum("serverevents.transport", "sse"));
 
-        // What the joins delivered so far is the baseline: each notify below adds exactly its recipients.
+        // What the joins delivered so far is the baseline: each notify below adds exactly its recipients. A barrier
+        // through each client proves everything before it was written to it (and its count taken a moment before).
+        foreach (var client in new[] { a, b, c })
+        {
+            await client.BarrierAsync(cluster.Api(0));
+        }
+        await Task.Delay(100);
         var before = deliveries.Sum();
         const string body = """{"text":"héllo"}""";
         await cluster.Api(1).NotifyChannelJsonAsync("metered", "cmd.chat", body).DefaultTimeout();
@@ -40,6 +46,19 @@ public abstract partial class ServerEventsSpecification
         await a.WaitForAsync(e => e.Selector == "cmd.private");
         await Eventually.TrueAsync(() => Task.FromResult(deliveries.Sum() - before == 4), $"4 deliveries, counted {deliveries.Sum() - before}");
         Assert.Equal(1, notifies.Servers[2 % cluster.Count].Sum("serverevents.target", "user_id"));
+
+        // Every other target kind, tagged as such (the barriers above were notifies to one subscription each).
+        var earlier = new[] { "all", "channels", "user_name", "session", "subscription" }.ToDictionary(t => t, t => notifies.Servers[0].Sum("serverevents.target", t));
+        var api = cluster.Api(0);
+        await api.NotifyAllAsync("cmd.k", 1).DefaultTimeout();
+        await api.NotifyChannelsAsync(["metered", "other"], "cmd.k", 1).DefaultTimeout();
+        await api.NotifyUserNameAsync("nobody", "cmd.k", 1).DefaultTimeout();
+        await api.NotifySessionAsync("no-session", "cmd.k", 1).DefaultTimeout();
+        await api.NotifySubscriptionAsync(b.Id, "cmd.k", 1).DefaultTimeout();
+        foreach (var target in new[] { "all", "channels", "user_name", "session", "subscription" })
+        {
+            Assert.Equal(1, notifies.Servers[0].Sum("serverevents.target", target) - earlier[target]);
+        }
 
         await a.DisposeAsync();
         await b.DisposeAsync();
@@ -84,7 +103,7 @@ public abstract partial class ServerEventsSpecification
 
         await TestClient.ConnectRefusedAsync(cluster.HubUrl(0, "channels=bad%0Aname"));
 
-        Assert.Equal(1, refusals.Sum("serverevents.rule", "a hub connection"));
+        Assert.Equal(1, refusals.Sum("serverevents.rule", "connect_input"));
     }
 
     [Fact]

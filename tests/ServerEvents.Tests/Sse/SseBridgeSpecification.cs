@@ -39,6 +39,28 @@ public abstract partial class SseBridgeSpecification
         http.PostAsync(url, new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json")).DefaultTimeout();
 
     [Fact]
+    public async Task An_sse_client_that_has_its_onConnect_gets_what_another_server_publishes_to_it_that_instant()
+    {
+        await using var cluster = await StartAsync();
+        for (var i = 0; i < 120; i++)
+        {
+            var channel = $"ready{i}";
+            // Returns the moment cmd.onConnect arrives: no waiting for cmd.onJoin.
+            await using var client = await SseTestClient.ConnectAsync(cluster[i].BaseUri, $"channels={channel}", awaitJoins: false);
+            var api = cluster.Api(i + 1);
+            await ((i % 3) switch
+            {
+                0 => api.NotifyChannelAsync(channel, "cmd.ready", i),
+                1 => api.NotifyUserIdAsync(client.UserId, "cmd.ready", i),
+                _ => api.NotifyAllAsync("cmd.ready", i),
+            }).DefaultTimeout();
+            var received = await client.WaitForAsync(f => f.Selector == "cmd.ready").WaitAsync(TimeSpan.FromSeconds(5));
+            Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), received.Json);
+            Assert.Equal("cmd.onConnect", client.Frames[0].Selector);
+        }
+    }
+
+    [Fact]
     public async Task Sse_streams_are_counted_as_sse_connections_subscriptions_and_deliveries()
     {
         await using var cluster = await StartAsync();
@@ -47,7 +69,9 @@ public abstract partial class SseBridgeSpecification
         using var deliveries = ClusterMetrics.Of<long>(cluster, "serverevents.deliveries");
         var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=counted");
         var hub = await cluster.ConnectAsync(1, "counted");
-        await sse.WaitForAsync("cmd.onJoin", "counted");
+        // The hub client's join has reached the SSE stream: nothing more is on its way to server 0.
+        await sse.WaitForAsync(f => f.Selector == "cmd.onJoin" && f.Meta["userId"] == hub.UserId);
+        await Task.Delay(100);
 
         Assert.Equal(1, connections.Sum("serverevents.transport", "sse"));
         Assert.Equal(1, subscriptions.Sum("serverevents.transport", "sse"));

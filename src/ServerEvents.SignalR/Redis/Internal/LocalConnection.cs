@@ -23,6 +23,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // Writes at the head of the queue put there by a release (a replay can be longer than the pending-writes
     // limit): not counted against it, so a client that missed much is not closed as too slow for it.
     private int _released;
+    private bool _closedAsSlow;
 
     public HubConnectionContext Context { get; } = context;
 
@@ -64,7 +65,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// <summary>
     /// Queues a write without waiting for it, so a slow client never delays the others; writes reach the
     /// client in the order they were queued. Returns false (and closes the connection) when too many
-    /// writes are already waiting: that client cannot keep up.
+    /// writes are already waiting: that client cannot keep up (once; later writes to it are dropped).
     /// </summary>
     /// <param name="message">The serialized message.</param>
     /// <param name="maxPending">Most writes allowed to wait.</param>
@@ -79,10 +80,16 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 // The live copy of an event a replay already queued (pub/sub was behind the history read).
                 return true;
             }
+            if (_closedAsSlow)
+            {
+                // Closed already, not yet gone: what still comes for it is dropped, and the close is not reported again.
+                return true;
+            }
             if (_queue.Count - _released >= maxPending)
             {
                 _queue.Clear();
                 _released = 0;
+                _closedAsSlow = true;
                 Context.Abort();
                 return false;
             }
@@ -128,18 +135,25 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// </summary>
     /// <param name="replay">Events read from history, in id order.</param>
     /// <param name="reset">The reset event and its id, or null.</param>
-    /// <param name="clientHas">An id the client is known to have everything up to (a resuming client's last id), else 0.</param>
-    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay, (long EventId, SerializedHubMessage Message)? reset = null, long clientHas = 0)
+    /// <param name="clientHas">An id the client is known to have everything up to (a resuming client's last id, a new
+    /// connection's subscription point), else 0.</param>
+    /// <param name="first">An event that goes before every other event of the release (a new connection's onConnect).</param>
+    public void Release(IReadOnlyList<(long EventId, SerializedHubMessage Message)> replay, (long EventId, SerializedHubMessage Message)? reset = null, long clientHas = 0,
+        (long EventId, SerializedHubMessage Message)? first = null)
     {
         lock (_gate)
         {
             _lastQueued = Math.Max(_lastQueued, clientHas);
             var settled = _queue.Take(_settled).ToList();
             var arrived = _queue.Skip(_settled).ToList();
-            _queue = new Queue<Write>(_queue.Count + replay.Count + 1);
+            _queue = new Queue<Write>(_queue.Count + replay.Count + 2);
             foreach (var write in settled.Concat(arrived.Where(w => w.Direct && w.EventId == 0)))
             {
                 _queue.Enqueue(write);
+            }
+            if (first is { } head)
+            {
+                _queue.Enqueue(new Write(head.Message, head.EventId, Direct: true));
             }
             var events = new SortedDictionary<long, Write>();
             if (reset is { } marker && marker.EventId > _lastQueued)
