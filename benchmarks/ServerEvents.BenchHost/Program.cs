@@ -2,6 +2,7 @@
 // endpoints for the driver — a server-side publisher (so HTTP costs nothing per message) and process stats.
 // Arguments: --port=N (0 = any), --redis=<connection string>, --prefix=<key prefix>, --history=N (events kept per target; 0 = none).
 // A `user` query parameter on /hub or /event-stream signs the connection in as that user id (bench only).
+// SERVEREVENTS_BENCH_METRICS=1 listens to every ServerEvents instrument (what an exporter costs).
 using System.Diagnostics;
 using System.Security.Claims;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -37,6 +38,7 @@ if (config["redis"] is { } redis)
 }
 
 var app = builder.Build();
+using var metrics = MetricsSink.FromEnvironment();
 app.Use((http, next) =>
 {
     if (http.Request.Query["user"] is [{ Length: > 0 } user])
