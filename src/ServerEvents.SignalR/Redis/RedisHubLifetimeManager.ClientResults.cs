@@ -12,7 +12,9 @@ namespace ServerEvents.Redis;
 /// <summary>
 /// Client results (<c>Clients.Client(id).InvokeAsync&lt;T&gt;</c>) for a connection on any server. The
 /// requesting server keeps the pending call; the owning server forwards the invocation and relays the
-/// client's answer back as raw bytes, which the requester parses with the client's protocol into T.
+/// client's whole completion message back, written with the client's protocol, which the requester parses into T
+/// with the same protocol — as Microsoft's Redis backplane does, so any value the protocol can write survives.
+/// Outcomes and messages are those of SignalR's own managers (docs/redis.md lists them, and where ours differ).
 /// </summary>
 internal sealed partial class RedisHubLifetimeManager<THub>
 {
@@ -64,30 +66,58 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">The call was made to another connection (SignalR's own managers throw the same).</exception>
     public override async Task SetConnectionResultAsync(string connectionId, CompletionMessage result)
     {
         ArgumentNullException.ThrowIfNull(result);
         var invocationId = result.InvocationId ?? "";
-        if (_pendingResults.TryGetValue(invocationId, out var pending) && pending.ConnectionId == connectionId)
+        if (_pendingResults.TryGetValue(invocationId, out var pending))
         {
+            EnsureCalled(pending.ConnectionId, connectionId, invocationId);
             if (_pendingResults.TryRemove(invocationId, out _))
             {
                 pending.Complete(result);
             }
             return;
         }
-        if (_relayedResults.TryGetValue(invocationId, out var relayed) && relayed.ConnectionId == connectionId
-            && _relayedResults.TryRemove(invocationId, out _))
+        if (_relayedResults.TryGetValue(invocationId, out var relayed))
         {
-            var (outcome, data) = result switch
+            EnsureCalled(relayed.ConnectionId, connectionId, invocationId);
+            if (_relayedResults.TryRemove(invocationId, out _))
             {
-                { Error: { } error } => (BackplaneProtocol.ResultError, Encoding.UTF8.GetBytes(error)),
-                { HasResult: true, Result: RawResult raw } => (BackplaneProtocol.ResultValue, raw.RawSerializedData.ToArray()),
-                _ => (BackplaneProtocol.ResultNone, []),
-            };
-            await SendToAsync(Routes.Server(relayed.Origin), BackplaneProtocol.WriteClientResult(invocationId, relayed.Protocol, outcome, data), CancellationToken.None);
+                await SendToAsync(Routes.Server(relayed.Origin), RelayedCompletion(invocationId, relayed.Protocol, result), CancellationToken.None);
+            }
         }
-        // Anything else answers no call we know of (or one already cancelled): nothing to do.
+        // Anything else answers no call we know of (or one already cancelled): nothing to do, as in SignalR.
+    }
+
+    private static void EnsureCalled(string called, string completing, string invocationId)
+    {
+        if (called != completing)
+        {
+            throw new InvalidOperationException($"Connection ID '{completing}' is not valid for invocation ID '{invocationId}'.");
+        }
+    }
+
+    /// <summary>The completion as the client's protocol writes it: a raw result as it came, any other value serialized.</summary>
+    private byte[] RelayedCompletion(string invocationId, string protocolName, CompletionMessage result)
+    {
+        if (_protocols.GetProtocol(protocolName, null) is not { } protocol)
+        {
+            return BackplaneProtocol.WriteClientResult(invocationId, "", BackplaneProtocol.ResultCompletion, []);
+        }
+        var buffer = new ArrayBufferWriter<byte>();
+        try
+        {
+            protocol.WriteMessage(result, buffer);
+        }
+        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or ArgumentException or System.Text.Json.JsonException)
+        {
+            // A value the client's protocol cannot write: the caller gets an error, not a call that never ends.
+            buffer.Clear();
+            protocol.WriteMessage(CompletionMessage.WithError(invocationId, $"Client result could not be written with the '{protocolName}' protocol: {ex.Message}"), buffer);
+        }
+        return BackplaneProtocol.WriteClientResult(invocationId, protocolName, BackplaneProtocol.ResultCompletion, buffer.WrittenSpan);
     }
 
     /// <inheritdoc />
@@ -144,44 +174,37 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             return;
         }
-        switch (outcome)
+        if (outcome == BackplaneProtocol.ResultConnectionGone)
         {
-            case BackplaneProtocol.ResultError:
-                pending.Complete(CompletionMessage.WithError(invocationId, reader.String()));
-                break;
-            case BackplaneProtocol.ResultConnectionGone:
-                pending.Fail(new IOException(reader.String()));
-                break;
-            case BackplaneProtocol.ResultNone:
-                pending.Complete(CompletionMessage.Empty(invocationId));
-                break;
-            default:
-                pending.Complete(ParseResult(invocationId, protocolName, reader.Bytes(), pending.ResultType));
-                break;
+            // What Microsoft's backplane reports when the connection leaves on another server.
+            pending.Fail(new HubException("Connection disconnected."));
+            return;
         }
+        pending.Complete(ParseCompletion(invocationId, protocolName, reader.Bytes(), pending.ResultType));
     }
 
-    /// <summary>Turns raw result bytes into a completion carrying T, by letting the client's protocol parse them.</summary>
-    private CompletionMessage ParseResult(string invocationId, string protocolName, ReadOnlySpan<byte> value, Type resultType)
+    /// <summary>
+    /// Reads a relayed completion with the client's protocol, binding its result to T: a value of another type comes back
+    /// as the protocol's own error ("Error trying to deserialize result to …").
+    /// </summary>
+    private CompletionMessage ParseCompletion(string invocationId, string protocolName, ReadOnlySpan<byte> data, Type resultType)
     {
-        var protocol = _protocols.GetProtocol(protocolName, null);
-        if (protocol is null)
+        if (_protocols.GetProtocol(protocolName, null) is not { } protocol)
         {
             return CompletionMessage.WithError(invocationId, $"Hub protocol '{protocolName}' of the client is not registered on this server.");
         }
-        var buffer = new ArrayBufferWriter<byte>();
-        protocol.WriteMessage(CompletionMessage.WithResult(invocationId, new RawResult(new ReadOnlySequence<byte>(value.ToArray()))), buffer);
-        var bytes = new ReadOnlySequence<byte>(buffer.WrittenMemory);
+        var bytes = new ReadOnlySequence<byte>(data.ToArray());
         try
         {
-            return protocol.TryParseMessage(ref bytes, new ResultTypeBinder(resultType), out var parsed) && parsed is CompletionMessage completion
-                ? completion
-                : CompletionMessage.WithError(invocationId, "The client's result could not be read.");
+            if (protocol.TryParseMessage(ref bytes, new ResultTypeBinder(resultType), out var parsed) && parsed is CompletionMessage completion)
+            {
+                return completion;
+            }
         }
         catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
         {
-            return CompletionMessage.WithError(invocationId, $"The client's result is not a {resultType.Name}: {ex.Message}");
         }
+        return CompletionMessage.WithError(invocationId, $"Client result wasn't deserializable to {resultType.Name}.");
     }
 
     /// <summary>

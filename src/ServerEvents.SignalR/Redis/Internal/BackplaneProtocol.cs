@@ -17,7 +17,8 @@ namespace ServerEvents.Redis.Internal;
 /// ack         'A' requestId done(1, or 0: the connection is not there)                    (to the requester's inbox)
 /// close all   'R' origin                                                                   (to every inbox)
 /// client call 'V' origin invocationId connectionId count (protocolName, bytes)*           (to the owner's inbox; the owner relays the result)
-/// result      'C' invocationId protocolName outcome data   (0 error, 1 value, 2 none, 3 gone; to the requester's inbox)
+/// result      'C' invocationId protocolName outcome data   (4: the client's whole completion message in its protocol, as on the
+///                                                          wire; 3: the connection is gone, data its text; to the requester's inbox)
 /// probe       'P' nonce                                                                    (a server to itself: its inbox is read again)
 /// batch       'B' ({length as ASCII digits} ':' event)*                                    (several events of one send, in id order)
 /// targets     kind (0 all, 1 groups, 2 connections, 3 users) names[]
@@ -36,10 +37,9 @@ internal static class BackplaneProtocol
     public const byte Probe = (byte)'P';
     public const byte Batch = (byte)'B';
 
-    public const int ResultError = 0;
-    public const int ResultValue = 1;
-    public const int ResultNone = 2;
+    // 0–2 (an error, a raw value, nothing) were the outcomes before whole completions were relayed.
     public const int ResultConnectionGone = 3;
+    public const int ResultCompletion = 4;
 
     public static byte[] WriteEventBody(string origin, Targets targets, IReadOnlyList<string>? excluded, string? channel, string selector, string json)
     {
@@ -146,7 +146,7 @@ internal static class BackplaneProtocol
         return writer.ToArray();
     }
 
-    /// <summary>A client's answer: an outcome, then the error text or the raw result bytes in <paramref name="protocol"/>'s format.</summary>
+    /// <summary>A client's answer: an outcome, then the completion message in <paramref name="protocol"/>'s format (or a text).</summary>
     public static byte[] WriteClientResult(string invocationId, string protocol, int outcome, ReadOnlySpan<byte> data)
     {
         var writer = new Writer(ClientResult);
