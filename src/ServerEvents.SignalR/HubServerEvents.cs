@@ -124,7 +124,8 @@ internal sealed class HubServerEvents(
         var subscriptions = wanted.Count == 0
             ? await store.GetAllAsync(cancellationToken)
             : await store.FindInChannelsAsync(wanted, cancellationToken);
-        return [.. subscriptions.Select(s => s.ToMeta())];
+        // A List, not a collection expression's hidden type: the hub returns it, and MessagePack cannot write that one.
+        return subscriptions.Select(s => s.ToMeta()).ToList();
     }
 
     public Task<IReadOnlyDictionary<string, int>> GetChannelCountsAsync(CancellationToken cancellationToken = default) =>

@@ -64,10 +64,19 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         await EnsureStartedAsync(connection.ConnectionAborted);
         var local = new LocalConnection(connection);
         var id = connection.ConnectionId;
-        // Routed before it is listed, so nothing sent to it after connect is missed. Not cancelled with the connection:
-        // Redis may run a change we stopped waiting for, and the disconnect's removal must come after it.
-        await ChangeRoutesAsync(add: true, [Routes.Connection(id)], CancellationToken.None);
+        // Listed before it is routed: whatever the route brings finds it (a client-result call arriving in between was
+        // answered "disconnected"). Not cancelled with the connection: Redis may run a change we stopped waiting for, and
+        // the disconnect's removal must come after it. SignalR does not call OnDisconnectedAsync when this throws.
         _connections[id] = local;
+        try
+        {
+            await ChangeRoutesAsync(add: true, [Routes.Connection(id)], CancellationToken.None);
+        }
+        catch
+        {
+            _connections.TryRemove(id, out _);
+            throw;
+        }
         if (connection.UserIdentifier is { } user)
         {
             await JoinAsync(_users, Routes.User(user), user, local);

@@ -1,6 +1,6 @@
 using System.Net;
 using System.Text.Json;
-using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Http.Connections;
 using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -30,10 +30,20 @@ public sealed class TestClient : IAsyncDisposable
     private readonly TaskCompletionSource<Exception?> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    private TestClient(HubConnection connection)
+    private const HttpTransportType DefaultTransports = HttpTransportType.WebSockets | HttpTransportType.ServerSentEvents | HttpTransportType.LongPolling;
+
+    private TestClient(HubConnection connection, bool messagePack)
     {
         Connection = connection;
-        connection.On<JsonElement>("event", e => Record(ReceivedEvent.FromWire(e)));
+        if (messagePack)
+        {
+            // MessagePack maps arrive as dictionaries; read through JSON so the envelope is checked by the same wire names.
+            connection.On<Dictionary<string, object?>>("event", e => Record(ReceivedEvent.FromWire(JsonSerializer.SerializeToElement(e))));
+        }
+        else
+        {
+            connection.On<JsonElement>("event", e => Record(ReceivedEvent.FromWire(e)));
+        }
         connection.Closed += ex =>
         {
             _closed.TrySetResult(ex);
@@ -73,9 +83,9 @@ public sealed class TestClient : IAsyncDisposable
     /// announcements in the events they read. Pass <paramref name="awaitJoins"/> false to return at onConnect (and
     /// where lifecycle events are switched off).
     /// </remarks>
-    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null, bool awaitJoins = true)
+    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null, bool awaitJoins = true, HttpTransportType transports = DefaultTransports, bool messagePack = false)
     {
-        var client = Create(hubUrl, user);
+        var client = Create(hubUrl, user, transports, messagePack);
         await client.Connection.StartAsync().DefaultTimeout();
         var connect = await client.WaitForAsync(e => e.Selector == "cmd.onConnect");
         client.ConnectInfo = connect.Meta;
@@ -186,18 +196,22 @@ public sealed class TestClient : IAsyncDisposable
         }
     }
 
-    private static TestClient Create(Uri hubUrl, string? user)
+    /// <summary>The full official client: negotiate, then the first transport the server and <paramref name="transports"/> allow.</summary>
+    private static TestClient Create(Uri hubUrl, string? user, HttpTransportType transports = DefaultTransports, bool messagePack = false)
     {
-        var builder = new HubConnectionBuilder();
-        builder.Services.AddSingleton<IConnectionFactory>(new WebSocketConnectionFactory(options =>
+        var builder = new HubConnectionBuilder().WithUrl(hubUrl, options =>
         {
+            options.Transports = transports;
             if (user is not null)
             {
-                options.SetRequestHeader(TestAuthHandler.Header, user);
+                options.Headers[TestAuthHandler.Header] = user;
             }
-        }));
-        builder.Services.AddSingleton<EndPoint>(new UriEndPoint(hubUrl));
-        return new TestClient(builder.Build());
+        });
+        if (messagePack)
+        {
+            builder.AddMessagePackProtocol();
+        }
+        return new TestClient(builder.Build(), messagePack);
     }
 
     private void Record(ReceivedEvent received)

@@ -118,14 +118,7 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
         Assert.Equal(outcomes[0], outcomes[1]);
     }
 
-    private static Task<HubConnection> ConnectAsync(ReferenceDeployment deployment, int server) =>
-        StartAsync(new HubConnectionBuilder().WithUrl(deployment.HubUrl(server)).Build());
-
-    private static async Task<HubConnection> StartAsync(HubConnection connection)
-    {
-        await connection.StartAsync().DefaultTimeout();
-        return connection;
-    }
+    private static Task<HubConnection> ConnectAsync(ReferenceDeployment deployment, int server) => deployment.ConnectAsync(server);
 
     /// <summary>An exception as the caller sees it, with the parts that differ by nature (ids) taken out.</summary>
     private static string Describe(Exception? ex, string? invocationId)

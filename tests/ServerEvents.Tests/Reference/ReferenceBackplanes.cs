@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Client;
 using Microsoft.AspNetCore.SignalR.Protocol;
 using Microsoft.Extensions.DependencyInjection;
 using ServerEvents.Redis;
@@ -25,13 +26,15 @@ public sealed class ReferenceDeployment : IAsyncDisposable
     private const string Path = "/ref";
     private readonly TestCluster _servers;
     private readonly Func<int, IHubClients> _clients;
+    private readonly Func<int, IGroupManager> _groups;
     private readonly Func<int, string, CompletionMessage, Task> _setResult;
 
-    private ReferenceDeployment(string name, TestCluster servers, Func<int, IHubClients> clients, Func<int, string, CompletionMessage, Task> setResult)
+    private ReferenceDeployment(string name, TestCluster servers, Func<int, IHubClients> clients, Func<int, IGroupManager> groups, Func<int, string, CompletionMessage, Task> setResult)
     {
         Name = name;
         _servers = servers;
         _clients = clients;
+        _groups = groups;
         _setResult = setResult;
     }
 
@@ -41,7 +44,7 @@ public sealed class ReferenceDeployment : IAsyncDisposable
     {
         var prefix = "ours" + Guid.NewGuid().ToString("N")[..8];
         var servers = await TestCluster.StartAsync(2, services => services.AddServerEvents().AddRedis(redis, o => o.Prefix = prefix), app => app.MapServerEvents(Path));
-        return new ReferenceDeployment("ours", servers, i => servers[i].HubContext<ServerEventsHub>().Clients,
+        return new ReferenceDeployment("ours", servers, i => servers[i].HubContext<ServerEventsHub>().Clients, i => servers[i].HubContext<ServerEventsHub>().Groups,
             (i, connectionId, completion) => servers[i].Services.GetRequiredService<HubLifetimeManager<ServerEventsHub>>().SetConnectionResultAsync(connectionId, completion));
     }
 
@@ -50,7 +53,7 @@ public sealed class ReferenceDeployment : IAsyncDisposable
         var prefix = "ms" + Guid.NewGuid().ToString("N")[..8];
         var servers = await TestCluster.StartAsync(2, services => services.AddSignalR().AddStackExchangeRedis(redis, o => o.Configuration.ChannelPrefix = RedisChannel.Literal(prefix)),
             app => app.MapHub<ReferenceHub>(Path));
-        return new ReferenceDeployment("Microsoft's", servers, i => servers[i].HubContext<ReferenceHub>().Clients,
+        return new ReferenceDeployment("Microsoft's", servers, i => servers[i].HubContext<ReferenceHub>().Clients, i => servers[i].HubContext<ReferenceHub>().Groups,
             (i, connectionId, completion) => servers[i].Services.GetRequiredService<HubLifetimeManager<ReferenceHub>>().SetConnectionResultAsync(connectionId, completion));
     }
 
@@ -58,7 +61,50 @@ public sealed class ReferenceDeployment : IAsyncDisposable
 
     public ISingleClientProxy Client(int server, string connectionId) => _clients(server).Client(connectionId);
 
+    /// <summary>Server <paramref name="server"/>'s <c>Clients</c>, as <c>IHubContext</c> gives them.</summary>
+    public IHubClients Clients(int server) => _clients(server);
+
+    /// <summary>Server <paramref name="server"/>'s <c>Groups</c>, as <c>IHubContext</c> gives them.</summary>
+    public IGroupManager Groups(int server) => _groups(server);
+
     public Task SetResultAsync(int server, string connectionId, CompletionMessage completion) => _setResult(server, connectionId, completion);
+
+    /// <summary>
+    /// The official client, connected to <paramref name="server"/>, returned once the other server can reach it:
+    /// Microsoft's backplane subscribes a connection's channel after the handshake, and a call made before that finds no one.
+    /// </summary>
+    public async Task<HubConnection> ConnectAsync(int server, string? user = null)
+    {
+        var connection = new HubConnectionBuilder().WithUrl(HubUrl(server), o =>
+        {
+            if (user is not null)
+            {
+                o.Headers[TestAuthHandler.Header] = user;
+            }
+        }).Build();
+        var reachable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        using (connection.On("reachable", () => reachable.TrySetResult()))
+        {
+            await connection.StartAsync().DefaultTimeout();
+            await UntilReachableAsync(server, connection.ConnectionId!, reachable.Task);
+        }
+        return connection;
+    }
+
+    /// <summary>Sends "reachable" to the connection from the other server until <paramref name="arrived"/> says it came.</summary>
+    private async Task UntilReachableAsync(int server, string connectionId, Task arrived)
+    {
+        var other = Client(1 - server, connectionId);
+        for (var attempt = 0; !arrived.IsCompleted; attempt++)
+        {
+            if (attempt == 100)
+            {
+                throw new TimeoutException($"Connection {connectionId} was not reachable from the other server within 5 s.");
+            }
+            await other.SendAsync("reachable").DefaultTimeout();
+            await Task.WhenAny(arrived, Task.Delay(50));
+        }
+    }
 
     /// <summary>A client at the byte level (JSON protocol over a WebSocket after negotiate), which sees invocation ids.</summary>
     public async Task<RawHubClient> ConnectRawAsync(int server)
@@ -72,6 +118,7 @@ public sealed class ReferenceDeployment : IAsyncDisposable
         var client = new RawHubClient(socket, negotiated.GetProperty("connectionId").GetString()!);
         await client.SendAsync("""{"protocol":"json","version":1}""");
         await client.ReceiveAsync(_ => true);
+        await UntilReachableAsync(server, client.ConnectionId, client.ReceiveAsync(r => r.TryGetProperty("target", out var t) && t.GetString() == "reachable"));
         return client;
     }
 

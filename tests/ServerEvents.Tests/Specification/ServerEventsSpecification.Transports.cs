@@ -1,0 +1,66 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http.Connections;
+using Microsoft.AspNetCore.SignalR.Client;
+using Microsoft.Extensions.DependencyInjection;
+using ServerEvents.Tests.Fixtures;
+
+namespace ServerEvents.Tests.Specification;
+
+/// <summary>
+/// The official .NET client over each SignalR transport and both hub protocols: delivery, lifecycle and presence, once
+/// per combination and back-end (the rest of the suite negotiates and so runs on WebSockets with JSON).
+/// </summary>
+public abstract partial class ServerEventsSpecification
+{
+    /// <summary>Every pair SignalR allows (Server-Sent Events carry text only, so not MessagePack).</summary>
+    public static TheoryData<HttpTransportType, bool> TransportsAndProtocols => new()
+    {
+        { HttpTransportType.WebSockets, false },
+        { HttpTransportType.ServerSentEvents, false },
+        { HttpTransportType.LongPolling, false },
+        { HttpTransportType.WebSockets, true },
+        { HttpTransportType.LongPolling, true },
+    };
+
+    [Theory]
+    [MemberData(nameof(TransportsAndProtocols))]
+    public async Task Delivery_lifecycle_and_presence_work_over_each_transport_and_hub_protocol(HttpTransportType transport, bool messagePack)
+    {
+        await using var cluster = await StartAsync(services =>
+        {
+            UseBackend(services.AddServerEvents());
+            services.AddSignalR().AddMessagePackProtocol();
+        }, app => app.MapServerEvents("/hub"));
+        var watcher = await cluster.ConnectAsync(1, "room");
+        var client = await TestClient.ConnectAsync(cluster.HubUrl(0, "channels=room"), transports: transport, messagePack: messagePack);
+
+        // Lifecycle: onConnect first, carrying the envelope's fields by their wire names; the join announced to others.
+        Assert.Equal("cmd.onConnect", client.Events[0].Selector);
+        Assert.True(client.Events[0].EventId > 0);
+        await watcher.WaitForAsync(e => e.Selector == "cmd.onJoin" && e.Meta["userId"] == client.UserId);
+
+        // Delivery: to the channel, to the one subscription, to its user.
+        await cluster.Api(1).NotifyChannelAsync("room", "cmd.chat", new { text = "hi" }).DefaultTimeout();
+        var chat = await client.WaitForAsync(e => e.Selector == "cmd.chat");
+        Assert.Equal("room", chat.Channel);
+        Assert.Equal("""{"text":"hi"}""", chat.Json);
+        await cluster.Api(2).NotifySubscriptionAsync(client.Id, "cmd.direct", 1).DefaultTimeout();
+        await cluster.Api(0).NotifyUserIdAsync(client.UserId, "cmd.user", 2).DefaultTimeout();
+        await client.WaitForAsync(e => e.Selector == "cmd.direct");
+        await client.WaitForAsync(e => e.Selector == "cmd.user");
+
+        // Presence and channel changes through the hub's methods.
+        var subscribers = await client.Connection.InvokeAsync<List<Dictionary<string, string>>>("GetChannelSubscribers", new[] { "room" }).DefaultTimeout();
+        Assert.Equal(new[] { client.UserId, watcher.UserId }.Order(StringComparer.Ordinal), subscribers.Select(s => s["userId"]).Order(StringComparer.Ordinal));
+        await client.Connection.InvokeAsync("SubscribeToChannels", new[] { "more" }).DefaultTimeout();
+        await cluster.Api(1).NotifyChannelAsync("more", "cmd.more", 3).DefaultTimeout();
+        Assert.Equal("more", (await client.WaitForAsync(e => e.Selector == "cmd.more")).Channel);
+
+        // Ids ascend over the whole stream, whatever the transport.
+        var ids = client.Events.Skip(1).Select(e => e.EventId).ToList();
+        Assert.Equal(ids.Order(), ids);
+
+        await client.DisposeAsync();
+        await watcher.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == client.UserId);
+    }
+}
