@@ -40,6 +40,10 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
         {
             return replaying.JoinFromNowAsync(connectionId, groups, onConnect, cancellationToken);
         }
+        if (manager is not DefaultHubLifetimeManager<THub>)
+        {
+            return JoinOtherManagerAsync(connectionId, groups, onConnect, cancellationToken);
+        }
         lock (_order)
         {
             // Under the order lock nothing is published meanwhile: onConnect is queued first, and every later event
@@ -51,6 +55,24 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
             }
         }
         return Task.CompletedTask;
+    }
+
+    /// <summary>
+    /// An app's own manager (not ours, not SignalR's memory one) may join asynchronously: onConnect first, then the joins,
+    /// awaited — the order of before, without the readiness guarantee, which needs a manager that can hold a connection.
+    /// </summary>
+    private async Task JoinOtherManagerAsync(string connectionId, IReadOnlyList<string> groups, Func<long, ServerEvent> onConnect, CancellationToken cancellationToken)
+    {
+        Task sent;
+        lock (_order)
+        {
+            sent = manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [onConnect(_start + _issued)], cancellationToken);
+        }
+        await sent;
+        foreach (var group in groups)
+        {
+            await manager.AddToGroupAsync(connectionId, group, cancellationToken);
+        }
     }
 
     protected override async Task<Replay> JoinAsync(string connectionId, IReadOnlyList<string> groups, long last, CancellationToken cancellationToken)

@@ -111,7 +111,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             protocol.WriteMessage(result, buffer);
         }
-        catch (Exception ex) when (ex is NotSupportedException or InvalidOperationException or ArgumentException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // A value the client's protocol cannot write: the caller gets an error, not a call that never ends.
             buffer.Clear();
@@ -201,8 +201,11 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 return completion;
             }
         }
-        catch (Exception ex) when (ex is InvalidDataException or FormatException or System.Text.Json.JsonException)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            // Whatever the protocol throws (JSON, MessagePack, a truncated message): the caller gets an error, not a call
+            // that never ends (its pending entry is gone already).
+            RedisLog.BadMessage(_logger, ex.Message);
         }
         return CompletionMessage.WithError(invocationId, $"Client result wasn't deserializable to {resultType.Name}.");
     }

@@ -62,21 +62,15 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     {
         ArgumentNullException.ThrowIfNull(connection);
         await EnsureStartedAsync(connection.ConnectionAborted);
-        var local = new LocalConnection(connection);
+        // Joining from here until its join (fresh or resuming) releases it: a back-fill after a pub/sub loss must not
+        // release it before its cmd.onConnect, nor with events from before its subscription point.
+        var local = new LocalConnection(connection) { Resuming = true };
         var id = connection.ConnectionId;
         // Listed before it is routed: whatever the route brings finds it (a client-result call arriving in between was
         // answered "disconnected"). Not cancelled with the connection: Redis may run a change we stopped waiting for, and
-        // the disconnect's removal must come after it. SignalR does not call OnDisconnectedAsync when this throws.
+        // the disconnect's removal (SignalR calls OnDisconnectedAsync also when this throws) must come after it.
         _connections[id] = local;
-        try
-        {
-            await ChangeRoutesAsync(add: true, [Routes.Connection(id)], CancellationToken.None);
-        }
-        catch
-        {
-            _connections.TryRemove(id, out _);
-            throw;
-        }
+        await ChangeRoutesAsync(add: true, [Routes.Connection(id)], CancellationToken.None);
         if (connection.UserIdentifier is { } user)
         {
             await JoinAsync(_users, Routes.User(user), user, local);

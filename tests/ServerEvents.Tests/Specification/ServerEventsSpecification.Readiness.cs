@@ -23,7 +23,11 @@ public abstract partial class ServerEventsSpecification
             await PublishToAsync(cluster.Api(i + 1), i, channel, client.UserId).DefaultTimeout();
             var received = await client.WaitForAsync(e => e.Selector == "cmd.ready", TimeSpan.FromSeconds(5));
             Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), received.Json);
-            Assert.Equal("cmd.onConnect", client.Events[0].Selector);
+            // onConnect first, and everything after it in ascending id order, above the onConnect's id (the point the
+            // client is subscribed from, where it would resume).
+            var events = client.Events;
+            Assert.Equal("cmd.onConnect", events[0].Selector);
+            Assert.All(events.Skip(1).Zip(events), pair => Assert.True(pair.First.EventId > pair.Second.EventId, $"{pair.First.EventId} after {pair.Second.EventId}"));
         }
     }
 

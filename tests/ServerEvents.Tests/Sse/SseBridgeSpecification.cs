@@ -57,6 +57,8 @@ public abstract partial class SseBridgeSpecification
             var received = await client.WaitForAsync(f => f.Selector == "cmd.ready").WaitAsync(TimeSpan.FromSeconds(5));
             Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), received.Json);
             Assert.Equal("cmd.onConnect", client.Frames[0].Selector);
+            var ids = client.Frames.Where(f => f.Id is not null).Select(f => f.Id!.Value).ToList();
+            Assert.All(ids.Skip(1).Zip(ids), pair => Assert.True(pair.First > pair.Second, $"{pair.First} after {pair.Second}"));
         }
     }
 

@@ -30,7 +30,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// <summary>Set once it has left this server (<c>OnDisconnectedAsync</c>): what still arrives for it is answered, not delivered.</summary>
     public volatile bool Departed;
 
-    /// <summary>Set while the connection joins with a last event id; a back-fill waits for that to finish (under its own lock).</summary>
+    /// <summary>Set from connect until its join (fresh or with a last event id) is released; a back-fill waits for that (under its own lock).</summary>
     public bool Resuming { get; set; }
 
     public string Id => Context.ConnectionId;
