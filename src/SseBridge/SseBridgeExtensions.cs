@@ -49,12 +49,15 @@ public static class SseBridgeExtensions
     /// </summary>
     /// <param name="endpoints">The app's endpoints.</param>
     /// <returns>The group of mapped endpoints, for conventions such as authorization or CORS.</returns>
+    /// <remarks>Works under a route group and a path base: the URLs in <c>cmd.onConnect</c> are built from the stream's own URL.</remarks>
+    /// <exception cref="InvalidOperationException"><c>AddSseBridge()</c> was not called.</exception>
     public static RouteGroupBuilder MapServerEventsSse(this IEndpointRouteBuilder endpoints)
     {
         ArgumentNullException.ThrowIfNull(endpoints);
         var services = endpoints.ServiceProvider;
+        var stream = services.GetService<SseStreamEndpoint>() ?? throw new InvalidOperationException(
+            "MapServerEventsSse() needs the SSE bridge's services: call services.AddServerEvents().AddSseBridge() first.");
         var options = services.GetRequiredService<Microsoft.Extensions.Options.IOptions<SseBridgeOptions>>().Value;
-        var stream = services.GetRequiredService<SseStreamEndpoint>();
         var subscribers = services.GetRequiredService<SubscriberEndpoints>();
         var group = endpoints.MapGroup("");
 

@@ -146,7 +146,11 @@ internal sealed class SseStreamEndpoint(
     private Dictionary<string, string> ConnectUrls(HttpContext http, string id)
     {
         var request = http.Request;
-        var root = $"{request.Scheme}://{request.Host}{request.PathBase}";
+        // Where the endpoints are mapped, from the stream's own URL: a path base, and a route group
+        // (app.MapGroup("/sse").MapServerEventsSse()) whose prefix is in the path before the stream's own path.
+        var path = request.Path.Value ?? "";
+        var group = path.EndsWith(_bridge.StreamPath, StringComparison.OrdinalIgnoreCase) ? path[..^_bridge.StreamPath.Length] : "";
+        var root = $"{request.Scheme}://{request.Host}{request.PathBase}{group}";
         var session = "";
         // A session given in the stream's query travels on in the heartbeat URL, as ServiceStack does.
         if (request.Query["ss-id"].ToString() is { Length: > 0 } sid)

@@ -117,7 +117,7 @@ public sealed class SseTestClient : IAsyncDisposable
         {
             http.DefaultRequestHeaders.Add("X-Forwarded-For", forwardedFor);
         }
-        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, "/event-stream?" + query));
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(server, "event-stream?" + query));
         request.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
         if (lastEventId is not null)
         {

@@ -63,6 +63,35 @@ public abstract partial class SseBridgeSpecification
     }
 
     [Fact]
+    public async Task Under_a_route_group_the_onConnect_urls_point_into_the_group_and_answer()
+    {
+        await using var cluster = await TestCluster.StartAsync(ServerCount,
+            services => UseBackend(services.AddServerEvents().AddSseBridge()),
+            app =>
+            {
+                app.MapServerEvents("/hub");
+                app.MapGroup("/sse").MapServerEventsSse();
+            });
+        await using var sse = await SseTestClient.ConnectAsync(new Uri(cluster[0].BaseUri, "/sse/"), "channels=home");
+
+        var root = cluster[0].BaseUri.ToString().TrimEnd('/') + "/sse";
+        Assert.Equal($"{root}/event-heartbeat?id={sse.Id}", sse.ConnectInfo["heartbeatUrl"]);
+        Assert.Equal($"{root}/event-unregister?id={sse.Id}", sse.ConnectInfo["unRegisterUrl"]);
+        Assert.Equal($"{root}/event-subscribers/{sse.Id}", sse.ConnectInfo["updateSubscriberUrl"]);
+        using var beat = await sse.Http.PostAsync(new Uri(sse.ConnectInfo["heartbeatUrl"]), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, beat.StatusCode);
+    }
+
+    [Fact]
+    public async Task Mapping_the_endpoints_without_AddSseBridge_says_what_to_call()
+    {
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(() => TestCluster.StartAsync(1,
+            services => UseBackend(services.AddServerEvents()),
+            app => app.MapServerEventsSse()));
+        Assert.Contains("AddSseBridge()", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Sse_streams_are_counted_as_sse_connections_subscriptions_and_deliveries()
     {
         await using var cluster = await StartAsync();
