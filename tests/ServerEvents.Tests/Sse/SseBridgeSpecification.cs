@@ -186,8 +186,11 @@ public abstract partial class SseBridgeSpecification
         Assert.All(ids.Zip(ids.Skip(1)), pair => Assert.True(pair.Second > pair.First));
 
         // An id this cluster never issued (from before a restart of its history): the explicit reset, not a silent gap.
-        await using var stale = await SseTestClient.ConnectAsync(cluster[0].BaseUri, lastEventId: last + 1_000_000);
-        Assert.Equal((last + 1_000_000).ToString(), (await stale.WaitForAsync("cmd.onReset")).Meta["lastEventId"]);
+        // Ids follow the clock in µs, so "never issued" is days ahead: a second ahead is issued a second later, and a
+        // loaded machine took that long here once.
+        var neverIssued = last + (long)TimeSpan.FromDays(10).TotalMicroseconds;
+        await using var stale = await SseTestClient.ConnectAsync(cluster[0].BaseUri, lastEventId: neverIssued);
+        Assert.Equal(neverIssued.ToString(), (await stale.WaitForAsync("cmd.onReset")).Meta["lastEventId"]);
     }
 
     [Fact]
