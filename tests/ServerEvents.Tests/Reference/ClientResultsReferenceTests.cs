@@ -20,7 +20,7 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
     [Fact]
     public Task A_value_comes_back_from_a_client_on_the_other_server() => SameOnBothAsync(async deployment =>
     {
-        await using var client = await ConnectAsync(deployment, 0);
+        await using var client = await deployment.ConnectAsync(0);
         client.On("Answer", () => 42);
         return await deployment.Client(1, client.ConnectionId!).InvokeAsync<int>("Answer", CancellationToken.None).DefaultTimeout();
     });
@@ -28,7 +28,7 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
     [Fact]
     public Task A_value_of_the_wrong_type_fails_with_the_protocols_error() => SameOnBothAsync(async deployment =>
     {
-        await using var client = await ConnectAsync(deployment, 0);
+        await using var client = await deployment.ConnectAsync(0);
         client.On("Answer", () => "not a number");
         return await deployment.Client(1, client.ConnectionId!).InvokeAsync<int>("Answer", CancellationToken.None).DefaultTimeout();
     });
@@ -36,7 +36,7 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
     [Fact]
     public Task The_clients_error_is_the_callers_HubException() => SameOnBothAsync(async deployment =>
     {
-        await using var client = await ConnectAsync(deployment, 0);
+        await using var client = await deployment.ConnectAsync(0);
         client.On("Answer", Func<int> () => throw new InvalidOperationException("boom"));
         return await deployment.Client(1, client.ConnectionId!).InvokeAsync<int>("Answer", CancellationToken.None).DefaultTimeout();
     });
@@ -44,7 +44,7 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
     [Fact]
     public Task A_client_that_leaves_on_the_other_server_ends_the_call() => SameOnBothAsync(async deployment =>
     {
-        var client = await ConnectAsync(deployment, 0);
+        var client = await deployment.ConnectAsync(0);
         var reached = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         client.On("Answer", () =>
         {
@@ -60,7 +60,7 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
     [Fact]
     public Task A_cancelled_call_ends_with_the_servers_message() => SameOnBothAsync(async deployment =>
     {
-        await using var client = await ConnectAsync(deployment, 0);
+        await using var client = await deployment.ConnectAsync(0);
         client.On("Answer", () => new TaskCompletionSource<int>().Task);
         using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
         return await deployment.Client(1, client.ConnectionId!).InvokeAsync<int>("Answer", cancel.Token).DefaultTimeout();
@@ -117,8 +117,6 @@ public sealed partial class ClientResultsReferenceTests(RedisFixture redis, ITes
         }
         Assert.Equal(outcomes[0], outcomes[1]);
     }
-
-    private static Task<HubConnection> ConnectAsync(ReferenceDeployment deployment, int server) => deployment.ConnectAsync(server);
 
     /// <summary>An exception as the caller sees it, with the parts that differ by nature (ids) taken out.</summary>
     private static string Describe(Exception? ex, string? invocationId)

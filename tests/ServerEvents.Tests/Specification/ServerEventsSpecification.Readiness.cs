@@ -32,7 +32,7 @@ public abstract partial class ServerEventsSpecification
     }
 
     /// <summary>Round <paramref name="round"/> publishes to the client's channel, its user id, or everyone, in turn.</summary>
-    private static Task PublishToAsync(IServerEvents api, int round, string channel, string userId) => (round % 3) switch
+    internal static Task PublishToAsync(IServerEvents api, int round, string channel, string userId) => (round % 3) switch
     {
         0 => api.NotifyChannelAsync(channel, "cmd.ready", round),
         1 => api.NotifyUserIdAsync(userId, "cmd.ready", round),

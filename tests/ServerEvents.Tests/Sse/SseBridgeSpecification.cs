@@ -47,13 +47,7 @@ public abstract partial class SseBridgeSpecification
             var channel = $"ready{i}";
             // Returns the moment cmd.onConnect arrives: no waiting for cmd.onJoin.
             await using var client = await SseTestClient.ConnectAsync(cluster[i].BaseUri, $"channels={channel}", awaitJoins: false);
-            var api = cluster.Api(i + 1);
-            await ((i % 3) switch
-            {
-                0 => api.NotifyChannelAsync(channel, "cmd.ready", i),
-                1 => api.NotifyUserIdAsync(client.UserId, "cmd.ready", i),
-                _ => api.NotifyAllAsync("cmd.ready", i),
-            }).DefaultTimeout();
+            await Specification.ServerEventsSpecification.PublishToAsync(cluster.Api(i + 1), i, channel, client.UserId).DefaultTimeout();
             var received = await client.WaitForAsync(f => f.Selector == "cmd.ready").WaitAsync(TimeSpan.FromSeconds(5));
             Assert.Equal(i.ToString(System.Globalization.CultureInfo.InvariantCulture), received.Json);
             Assert.Equal("cmd.onConnect", client.Frames[0].Selector);
