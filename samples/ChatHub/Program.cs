@@ -27,7 +27,8 @@ builder.WebHost.UseUrls($"http://127.0.0.1:{settings.Port}");
 builder.Logging.SetMinimumLevel(LogLevel.Warning);
 // Start-up failures get one clear line below, not the host's stack trace.
 builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.None);
-var serverEvents = builder.Services.AddServerEvents<ChatServerEventsHub>().AddSseBridge();
+// As ServiceStack's Chat: the page's links may carry ?ss-id= (AllowSessionIdsInHttpParams).
+var serverEvents = builder.Services.AddServerEvents<ChatServerEventsHub>(o => o.AllowSessionIdsInHttpParams = true).AddSseBridge();
 builder.Services.AddSingleton(settings);
 // GET /health and /health/ready: Healthy, or Degraded while Redis is unreachable (messages are buffered, clients stay
 // connected), Unhealthy (503) once the buffer is full. /health/live runs no check: the process answers.

@@ -12,8 +12,25 @@ public sealed class ChannelNameRules
     /// <summary>Longest channel name accepted, in characters.</summary>
     public int MaxLength { get; set; } = 100;
 
-    /// <summary>An optional extra pattern every channel name must match in full (for example <c>^[a-z0-9_-]+$</c>).</summary>
-    public Regex? Pattern { get; set; }
+    // Checked against every name a client sends: a hostile name must not buy unbounded regex work.
+    private static readonly TimeSpan MatchTimeout = TimeSpan.FromMilliseconds(100);
+    private string? _pattern;
+    private Regex? _regex;
+
+    /// <summary>
+    /// An optional extra rule: a .NET regular expression every channel name must match in full (for example
+    /// <c>[a-z0-9_-]+</c>). A string, so that it binds from configuration; it is checked at start-up, and a match that
+    /// takes more than 100 ms counts as no match.
+    /// </summary>
+    public string? Pattern
+    {
+        get => _pattern;
+        set
+        {
+            _pattern = value;
+            _regex = null;
+        }
+    }
 
     /// <summary>Throws <see cref="ArgumentException"/> with the reason when <paramref name="channel"/> breaks a rule.</summary>
     /// <param name="channel">The channel name to check.</param>
@@ -35,11 +52,27 @@ public sealed class ChannelNameRules
                 throw new ArgumentException($"Channel name '{Printable(channel)}' contains the forbidden character {Describe(c)}.", paramName);
             }
         }
-        if (Pattern is not null && !Pattern.IsMatch(channel))
+        if (Pattern is not null && !Matches(channel))
         {
             throw new ArgumentException($"Channel name '{channel}' does not match the pattern '{Pattern}'.", paramName);
         }
     }
+
+    private bool Matches(string channel)
+    {
+        try
+        {
+            return PatternRegex()!.IsMatch(channel);
+        }
+        catch (RegexMatchTimeoutException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The compiled <see cref="Pattern"/>, anchored at both ends; throws <see cref="ArgumentException"/> for an invalid one.</summary>
+    internal Regex? PatternRegex() =>
+        _pattern is null ? null : _regex ??= new Regex($"^(?:{_pattern})$", RegexOptions.CultureInvariant, MatchTimeout);
 
     internal static string Describe(char c) => c switch
     {

@@ -121,21 +121,36 @@ internal sealed class HubServerEvents(
     public async Task<IReadOnlyList<Dictionary<string, string>>> GetSubscriptionsDetailsAsync(IEnumerable<string> channels, CancellationToken cancellationToken = default)
     {
         var wanted = ValidateChannels(channels);
-        var subscriptions = wanted.Count == 0
-            ? await store.GetAllAsync(cancellationToken)
-            : await store.FindInChannelsAsync(wanted, cancellationToken);
-        // A List, not a collection expression's hidden type: the hub returns it, and MessagePack cannot write that one.
-        return subscriptions.Select(s => s.ToMeta()).ToList();
+        return wanted.Count == 0 ? [] : Meta(await store.FindInChannelsAsync(wanted, cancellationToken));
     }
+
+    public async Task<IReadOnlyList<Dictionary<string, string>>> GetAllSubscriptionsDetailsAsync(CancellationToken cancellationToken = default) =>
+        Meta(await store.GetAllAsync(cancellationToken));
+
+    // A List, not a collection expression's hidden type: the hub returns it, and MessagePack cannot write that one.
+    private static List<Dictionary<string, string>> Meta(IEnumerable<SubscriptionInfo> subscriptions) =>
+        subscriptions.Select(s => s.ToMeta()).ToList();
 
     public Task<IReadOnlyDictionary<string, int>> GetChannelCountsAsync(CancellationToken cancellationToken = default) =>
         store.GetChannelCountsAsync(cancellationToken);
 
-    public Task<SubscriptionInfo> SubscribeToChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default) =>
-        lifecycle.ChangeChannelsAsync(subscriptionId, channels, [], authorize: false, cancellationToken);
+    public Task<SubscriptionInfo?> SubscribeToChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default) =>
+        IfFoundAsync(lifecycle.ChangeChannelsAsync(subscriptionId, channels, [], authorize: false, cancellationToken));
 
-    public Task<SubscriptionInfo> UnsubscribeFromChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default) =>
-        lifecycle.ChangeChannelsAsync(subscriptionId, [], channels, authorize: false, cancellationToken);
+    public Task<SubscriptionInfo?> UnsubscribeFromChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default) =>
+        IfFoundAsync(lifecycle.ChangeChannelsAsync(subscriptionId, [], channels, authorize: false, cancellationToken));
+
+    private static async Task<SubscriptionInfo?> IfFoundAsync(Task<SubscriptionInfo> change)
+    {
+        try
+        {
+            return await change;
+        }
+        catch (SubscriptionNotFoundException)
+        {
+            return null;
+        }
+    }
 
     public Task<SubscriptionInfo?> UnRegisterAsync(string subscriptionId, CancellationToken cancellationToken = default)
     {

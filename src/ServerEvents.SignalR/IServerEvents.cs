@@ -147,11 +147,16 @@ public interface IServerEvents
 
     /// <summary>
     /// The public meta dictionaries (see <see cref="SubscriptionInfo.ToMeta"/>) of the subscriptions in any
-    /// of <paramref name="channels"/>, one per subscription; all subscriptions when no channel is given.
+    /// of <paramref name="channels"/>, one per subscription; none when no channel is given (as ServiceStack's
+    /// <c>GetSubscriptionsDetails()</c>; <see cref="GetAllSubscriptionsDetailsAsync"/> lists everyone).
     /// </summary>
-    /// <param name="channels">Channels to list; empty for all; at most <see cref="MaxChannelsPerCall"/>.</param>
+    /// <param name="channels">Channels to list; at most <see cref="MaxChannelsPerCall"/>.</param>
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<IReadOnlyList<Dictionary<string, string>>> GetSubscriptionsDetailsAsync(IEnumerable<string> channels, CancellationToken cancellationToken = default);
+
+    /// <summary>The public meta dictionaries of every subscription on every server.</summary>
+    /// <param name="cancellationToken">Cancels the query.</param>
+    Task<IReadOnlyList<Dictionary<string, string>>> GetAllSubscriptionsDetailsAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Number of subscriptions in each channel that has any.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
@@ -161,19 +166,17 @@ public interface IServerEvents
     /// <param name="subscriptionId">Subscription id.</param>
     /// <param name="channels">Channels to join; ones it is already in are ignored.</param>
     /// <param name="cancellationToken">Cancels the change.</param>
-    /// <returns>The updated subscription.</returns>
-    /// <exception cref="SubscriptionNotFoundException">No such subscription.</exception>
+    /// <returns>The updated subscription, or <see langword="null"/> (and nothing done) when there is no such subscription, as in ServiceStack.</returns>
     /// <exception cref="ArgumentException">A channel name is invalid or the channel limit would be exceeded.</exception>
-    Task<SubscriptionInfo> SubscribeToChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default);
+    Task<SubscriptionInfo?> SubscribeToChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default);
 
     /// <summary>Removes channels from a subscription and sends <c>cmd.onUpdate</c>.</summary>
     /// <param name="subscriptionId">Subscription id.</param>
     /// <param name="channels">Channels to leave; ones it is not in are ignored.</param>
     /// <param name="cancellationToken">Cancels the change.</param>
-    /// <returns>The updated subscription.</returns>
-    /// <exception cref="SubscriptionNotFoundException">No such subscription.</exception>
+    /// <returns>The updated subscription, or <see langword="null"/> (and nothing done) when there is no such subscription, as in ServiceStack.</returns>
     /// <exception cref="ArgumentException">A channel name is invalid.</exception>
-    Task<SubscriptionInfo> UnsubscribeFromChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default);
+    Task<SubscriptionInfo?> UnsubscribeFromChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default);
 
     /// <summary>Ends a subscription: removes it from presence, closes its connection and sends <c>cmd.onLeave</c>.</summary>
     /// <param name="subscriptionId">Subscription id.</param>

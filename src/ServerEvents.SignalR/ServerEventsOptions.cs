@@ -70,10 +70,21 @@ public sealed class ServerEventsOptions
     public TimeSpan? SilentConnectionTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>
-    /// Finds the caller's session id. The default follows ServiceStack: the <c>ss-id</c> query
-    /// parameter, else the <c>ss-pid</c> cookie when the <c>ss-opt</c> cookie is <c>perm</c>, else the <c>ss-id</c> cookie.
+    /// Whether a session id may come from the query string or form (<c>?ss-id=…</c>), as ServiceStack's option of the
+    /// same name; off by default (headers and cookies only), because a link could otherwise carry someone into another's
+    /// session. ServiceStack's Chat turns it on, and its clients then add <c>ss-id</c> to the heartbeat URLs.
     /// </summary>
-    public Func<HttpContext, string?> ResolveSessionId { get; set; } = SessionIds.FromServiceStackCookies;
+    public bool AllowSessionIdsInHttpParams { get; set; }
+
+    /// <summary>
+    /// Finds the caller's session id. Null (the default) follows ServiceStack: see <see cref="SessionIds.FromServiceStack"/>,
+    /// with <see cref="AllowSessionIdsInHttpParams"/>.
+    /// </summary>
+    public Func<HttpContext, string?>? ResolveSessionId { get; set; }
+
+    /// <summary>The caller's session id by <see cref="ResolveSessionId"/> or ServiceStack's rules.</summary>
+    internal string? SessionIdOf(HttpContext context) =>
+        ResolveSessionId is { } resolve ? resolve(context) : SessionIds.FromServiceStack(context, AllowSessionIdsInHttpParams);
 
     /// <summary>
     /// Serializer for notification payloads: camelCase, nulls omitted (ServiceStack's defaults).

@@ -1,18 +1,34 @@
 using Microsoft.AspNetCore.SignalR;
-using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Options;
+using ServerEvents;
 using ServerEvents.Internal;
 using ServerEvents.Presence;
 
-namespace ServerEvents;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Registers the Server Events API.</summary>
 public static class ServerEventsServiceCollectionExtensions
 {
+    /// <summary>The configuration section <see cref="ServerEventsOptions"/> are bound from (<c>ServerEvents</c>).</summary>
+    public const string ConfigurationSection = "ServerEvents";
+
     /// <summary>Adds SignalR and the Server Events API bound to <see cref="ServerEventsHub"/>, on the memory back-end.</summary>
     /// <param name="services">The app's services.</param>
-    /// <param name="configure">Optional settings.</param>
-    public static ServerEventsBuilder AddServerEvents(this IServiceCollection services, Action<ServerEventsOptions>? configure = null) =>
+    /// <returns>A builder for the back-end, the SSE bridge and SignalR's own settings.</returns>
+    /// <remarks>
+    /// <see cref="ServerEventsOptions"/> are bound from the <c>ServerEvents</c> configuration section (when the app has an
+    /// <see cref="IConfiguration"/>) and validated at start-up: a broken setting stops the app with every reason listed.
+    /// </remarks>
+    public static IServerEventsBuilder AddServerEvents(this IServiceCollection services) =>
+        services.AddServerEvents<ServerEventsHub>(_ => { });
+
+    /// <summary>Adds SignalR and the Server Events API bound to <see cref="ServerEventsHub"/>, on the memory back-end.</summary>
+    /// <param name="services">The app's services.</param>
+    /// <param name="configure">Settings and hooks; runs after the <c>ServerEvents</c> configuration section is bound.</param>
+    /// <returns>A builder for the back-end, the SSE bridge and SignalR's own settings.</returns>
+    public static IServerEventsBuilder AddServerEvents(this IServiceCollection services, Action<ServerEventsOptions> configure) =>
         services.AddServerEvents<ServerEventsHub>(configure);
 
     /// <summary>
@@ -21,8 +37,21 @@ public static class ServerEventsServiceCollectionExtensions
     /// </summary>
     /// <typeparam name="THub">The hub whose connections are subscriptions and whose groups are channels.</typeparam>
     /// <param name="services">The app's services.</param>
-    /// <param name="configure">Optional settings.</param>
-    public static ServerEventsBuilder AddServerEvents<THub>(this IServiceCollection services, Action<ServerEventsOptions>? configure = null)
+    /// <returns>A builder for the back-end, the SSE bridge and SignalR's own settings.</returns>
+    public static IServerEventsBuilder AddServerEvents<THub>(this IServiceCollection services)
+        where THub : ServerEventsHubBase =>
+        services.AddServerEvents<THub>(_ => { });
+
+    /// <summary>
+    /// Adds SignalR and the Server Events API bound to the app's own hub <typeparamref name="THub"/>
+    /// (which derives from <see cref="ServerEventsHubBase"/>), on the memory back-end.
+    /// </summary>
+    /// <typeparam name="THub">The hub whose connections are subscriptions and whose groups are channels.</typeparam>
+    /// <param name="services">The app's services.</param>
+    /// <param name="configure">Settings and hooks; runs after the <c>ServerEvents</c> configuration section is bound.</param>
+    /// <returns>A builder for the back-end, the SSE bridge and SignalR's own settings.</returns>
+    /// <exception cref="InvalidOperationException">Server Events is already bound to another hub.</exception>
+    public static IServerEventsBuilder AddServerEvents<THub>(this IServiceCollection services, Action<ServerEventsOptions> configure)
         where THub : ServerEventsHubBase
     {
         ArgumentNullException.ThrowIfNull(services);
@@ -32,25 +61,16 @@ public static class ServerEventsServiceCollectionExtensions
             {
                 throw new InvalidOperationException($"Server Events is already bound to hub {existing.HubType.Name}; one app has one Server Events hub.");
             }
-            if (configure is not null)
-            {
                 services.Configure(configure);
-            }
             return existing;
         }
 
-        services.AddSignalR();
-        var options = services.AddOptions<ServerEventsOptions>();
-        if (configure is not null)
-        {
-            options.Configure(configure);
-        }
-        options.Validate(o => o.IdleTimeout > TimeSpan.Zero && o.HeartbeatInterval > TimeSpan.Zero, "IdleTimeout and HeartbeatInterval must be positive.")
-            .Validate(o => o.MaxChannelsPerSubscription > 0 && o.ChannelNames.MaxLength > 0 && o.MaxMessageLength > 0 && o.MaxConnectionsPerAddress is null or > 0, "Limits must be positive.")
-            .Validate(o => o.SilentConnectionTimeout is null || o.SilentConnectionTimeout > TimeSpan.Zero, "SilentConnectionTimeout must be positive (or null).")
-            .ValidateOnStart();
+        ArgumentNullException.ThrowIfNull(configure);
+        var signalR = services.AddSignalR();
+        services.AddOptions<ServerEventsOptions>().BindFromConfiguration(ConfigurationSection).Configure(configure).ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<ServerEventsOptions>, ServerEventsOptionsValidator>());
 
-        var builder = new ServerEventsBuilder(services, typeof(THub));
+        var builder = new ServerEventsBuilder(services, signalR, typeof(THub));
         services.AddSingleton(builder);
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddSingleton<ServerIdentity>();

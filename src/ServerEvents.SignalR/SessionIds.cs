@@ -2,25 +2,45 @@ using Microsoft.AspNetCore.Http;
 
 namespace ServerEvents;
 
-/// <summary>Ready-made session id resolvers for <see cref="ServerEventsOptions.ResolveSessionId"/>.</summary>
+/// <summary>ServiceStack's rules for finding the caller's session id, the default of <see cref="ServerEventsOptions.ResolveSessionId"/>.</summary>
 public static class SessionIds
 {
-    /// <summary>ServiceStack's conventions: <c>ss-id</c> query parameter, else <c>ss-pid</c> (when <c>ss-opt=perm</c>) or <c>ss-id</c> cookie.</summary>
-    /// <param name="context">The request that opens the subscription.</param>
-    public static string? FromServiceStackCookies(HttpContext context)
+    /// <summary>
+    /// The session id as ServiceStack finds it: <c>ss-pid</c> when <c>ss-opt</c> is <c>perm</c>, else <c>ss-id</c>; each
+    /// looked up in the <c>X-ss-…</c> request header, then (only when <paramref name="allowHttpParams"/>) the query string
+    /// and form, then the cookie.
+    /// </summary>
+    /// <param name="context">The request that opens (or drives) the subscription.</param>
+    /// <param name="allowHttpParams">
+    /// Whether the query string and form may carry session ids (<see cref="ServerEventsOptions.AllowSessionIdsInHttpParams"/>):
+    /// off, a link someone was sent cannot put them in another's session.
+    /// </param>
+    public static string? FromServiceStack(HttpContext context, bool allowHttpParams)
     {
         ArgumentNullException.ThrowIfNull(context);
-        var fromQuery = context.Request.Query["ss-id"].ToString();
-        if (!string.IsNullOrEmpty(fromQuery))
+        var permanent = Param(context, "ss-opt", allowHttpParams) == "perm";
+        return (permanent ? Param(context, "ss-pid", allowHttpParams) : null) ?? Param(context, "ss-id", allowHttpParams);
+    }
+
+    private static string? Param(HttpContext context, string name, bool allowHttpParams)
+    {
+        var request = context.Request;
+        if (request.Headers["X-" + name].ToString() is { Length: > 0 } header)
         {
-            return fromQuery;
+            return header;
         }
-        var cookies = context.Request.Cookies;
-        var permanent = cookies.TryGetValue("ss-opt", out var opt) && opt == "perm";
-        if (permanent && cookies.TryGetValue("ss-pid", out var pid) && !string.IsNullOrEmpty(pid))
+        if (allowHttpParams)
         {
-            return pid;
+            if (request.Query[name].ToString() is { Length: > 0 } query)
+            {
+                return query;
+            }
+            // Only a form already read: a hub or stream request has none, and reading a body here would block.
+            if (request.HasFormContentType && context.Features.Get<Microsoft.AspNetCore.Http.Features.IFormFeature>()?.Form?[name].ToString() is { Length: > 0 } form)
+            {
+                return form;
+            }
         }
-        return cookies.TryGetValue("ss-id", out var id) && !string.IsNullOrEmpty(id) ? id : null;
+        return request.Cookies.TryGetValue(name, out var cookie) && !string.IsNullOrEmpty(cookie) ? cookie : null;
     }
 }

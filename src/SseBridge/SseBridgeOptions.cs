@@ -1,26 +1,37 @@
 namespace ServerEvents.Sse;
 
 /// <summary>
-/// Settings of the ServiceStack-compatible SSE endpoints (set through <c>AddSseBridge(…)</c>). Paths default
-/// to ServiceStack's; heartbeat interval, idle timeout and channel rules come from <see cref="ServerEventsOptions"/>.
+/// Settings of the ServiceStack-compatible SSE endpoints, bound from the <c>ServerEvents:Sse</c> configuration section
+/// and set through <c>AddSseBridge(…)</c>; checked at start-up. Paths default to ServiceStack's, and as there a path set
+/// to null (or empty) is not mapped. Heartbeat interval, idle timeout and channel rules come from <see cref="ServerEventsOptions"/>.
 /// </summary>
 public sealed class SseBridgeOptions
 {
+    /// <summary>The configuration section these options are bound from (<c>ServerEvents:Sse</c>).</summary>
+    public const string ConfigurationSection = "ServerEvents:Sse";
+
     /// <summary>The event stream (GET, <c>?channels=a,b</c>).</summary>
-    public string StreamPath { get; set; } = "/event-stream";
+    public string? StreamPath { get; set; } = "/event-stream";
 
-    /// <summary>Heartbeats (<c>?id=</c>): pulse the subscription and push <c>cmd.onHeartbeat</c>.</summary>
-    public string HeartbeatPath { get; set; } = "/event-heartbeat";
+    /// <summary>
+    /// Heartbeats (<c>?id=</c>): pulse the subscription and push <c>cmd.onHeartbeat</c>. Turned off, <c>cmd.onConnect</c>
+    /// carries no <c>heartbeatUrl</c>, and subscriptions expire after the idle timeout unless the app pulses them.
+    /// </summary>
+    public string? HeartbeatPath { get; set; } = "/event-heartbeat";
 
-    /// <summary>Ends a subscription (<c>?id=</c>) and answers its meta.</summary>
-    public string UnRegisterPath { get; set; } = "/event-unregister";
+    /// <summary>Ends a subscription (<c>?id=</c>) and answers its meta. Turned off, <c>cmd.onConnect</c> carries no <c>unRegisterUrl</c>.</summary>
+    public string? UnRegisterPath { get; set; } = "/event-unregister";
 
-    /// <summary>Lists subscribers' meta (<c>?channels=</c>); <c>{SubscribersPath}/{id}</c> updates a subscriber's channels.</summary>
-    public string SubscribersPath { get; set; } = "/event-subscribers";
+    /// <summary>
+    /// Lists subscribers' meta (<c>?channels=</c>); <c>{SubscribersPath}/{id}</c> updates a subscriber's channels. Turned
+    /// off, <c>cmd.onConnect</c> carries no <c>updateSubscriberUrl</c>; the DTO routes are governed by <see cref="ServiceRoutePrefixes"/>.
+    /// </summary>
+    public string? SubscribersPath { get; set; } = "/event-subscribers";
 
     /// <summary>
     /// Prefixes of ServiceStack's predefined routes, under which the DTO names are served too
     /// (<c>/api/UpdateEventSubscriber</c>, <c>/json/reply/GetEventSubscribers</c>, …), as the real clients call them.
+    /// Clear it to serve none of them.
     /// </summary>
     public IList<string> ServiceRoutePrefixes { get; } = ["/api", "/json/reply"];
 
@@ -67,4 +78,6 @@ public sealed class SseBridgeOptions
 
     /// <summary>A comment line is sent after this long without any frame, so proxies keep the stream open.</summary>
     public TimeSpan KeepAliveInterval { get; set; } = TimeSpan.FromSeconds(15);
+
+    internal static bool IsOn([System.Diagnostics.CodeAnalysis.NotNullWhen(true)] string? path) => !string.IsNullOrEmpty(path);
 }

@@ -48,7 +48,9 @@ public abstract class ServerEventsHubBase : Hub
     /// <param name="channels">Channels to list.</param>
     /// <exception cref="HubException">A name is invalid.</exception>
     public Task<IReadOnlyList<Dictionary<string, string>>> GetChannelSubscribers(string[] channels) =>
-        AsHubErrors(() => ServerEvents.GetSubscriptionsDetailsAsync(channels ?? [], Context.ConnectionAborted));
+        AsHubErrors(() => channels is null or []
+            ? ServerEvents.GetAllSubscriptionsDetailsAsync(Context.ConnectionAborted)
+            : ServerEvents.GetSubscriptionsDetailsAsync(channels, Context.ConnectionAborted));
 
     internal void Attach(SubscriptionLifecycle lifecycle, IServerEvents serverEvents)
     {

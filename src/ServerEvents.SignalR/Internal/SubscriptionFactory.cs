@@ -87,7 +87,7 @@ internal sealed class SubscriptionFactory(
             UserName = userName,
             DisplayName = displayName,
             ProfileUrl = user.FindFirstValue("picture") ?? SubscriptionInfo.DefaultProfileUrl,
-            SessionId = _options.ResolveSessionId(http),
+            SessionId = _options.SessionIdOf(http),
             IsAuthenticated = authenticated,
             UserAddress = http.Connection.RemoteIpAddress?.ToString(),
             CreatedAt = now,

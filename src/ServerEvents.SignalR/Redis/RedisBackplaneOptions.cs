@@ -20,10 +20,15 @@ public sealed class RedisBackplaneOptions
 
     /// <summary>
     /// Prefix of every Redis key and channel; servers with the same prefix share presence and messages.
-    /// Defaults to <c>se:{HubTypeName}</c>. It becomes the keys' hash tag (<c>{se:ChatHub}</c>), so that on a
-    /// Redis Cluster all of them share one slot; a prefix that already contains <c>{…}</c> keeps its own tag.
+    /// Defaults to <see cref="DefaultPrefix"/> (it does not depend on the hub's name, so renaming a class cannot split
+    /// servers during a rolling deploy); give each app sharing one Redis its own. It becomes the keys' hash tag
+    /// (<c>{serverevents}</c>), so that on a Redis Cluster all of them share one slot; a prefix that already contains
+    /// <c>{…}</c> keeps its own tag.
     /// </summary>
     public string? Prefix { get; set; }
+
+    /// <summary>The prefix when none is set: <c>serverevents</c>.</summary>
+    public const string DefaultPrefix = "serverevents";
 
     /// <summary>How long a server waits for another server to acknowledge a group change of a connection it owns.</summary>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(5);

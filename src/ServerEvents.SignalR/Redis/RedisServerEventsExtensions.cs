@@ -1,14 +1,15 @@
 using Microsoft.AspNetCore.SignalR;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using ServerEvents;
 using ServerEvents.Internal;
+using ServerEvents.Redis;
 using ServerEvents.Presence;
 using ServerEvents.Redis.Internal;
 using StackExchange.Redis;
 
-namespace ServerEvents.Redis;
+namespace Microsoft.Extensions.DependencyInjection;
 
 /// <summary>Switches Server Events to the Redis back-end (StackExchange.Redis; one redis-server or a Redis Cluster).</summary>
 public static class RedisServerEventsExtensions
@@ -21,8 +22,9 @@ public static class RedisServerEventsExtensions
     /// <param name="configuration">StackExchange.Redis's configuration string (<c>host:port,password=…,ssl=true</c>; several
     /// endpoints for a cluster) or a <c>redis://[user:password@]host:port/db</c> URL (<c>rediss://</c> for TLS).</param>
     /// <param name="configure">Optional back-end settings.</param>
-    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, string configuration, Action<RedisBackplaneOptions>? configure = null)
+    public static IServerEventsBuilder AddRedis(this IServerEventsBuilder builder, string configuration, Action<RedisBackplaneOptions>? configure = null)
     {
+        ArgumentException.ThrowIfNullOrWhiteSpace(configuration);
         var options = RedisConnectionString.Parse(configuration);
         return builder.AddRedis(options, configure);
     }
@@ -31,7 +33,7 @@ public static class RedisServerEventsExtensions
     /// <param name="builder">From <c>AddServerEvents()</c>.</param>
     /// <param name="configuration">Endpoints, credentials, TLS, timeouts.</param>
     /// <param name="configure">Optional back-end settings.</param>
-    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, ConfigurationOptions configuration, Action<RedisBackplaneOptions>? configure = null)
+    public static IServerEventsBuilder AddRedis(this IServerEventsBuilder builder, ConfigurationOptions configuration, Action<RedisBackplaneOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         return builder.AddRedisCore(o =>
@@ -49,7 +51,7 @@ public static class RedisServerEventsExtensions
     /// <param name="builder">From <c>AddServerEvents()</c>.</param>
     /// <param name="multiplexer">Returns the app's multiplexer.</param>
     /// <param name="configure">Optional back-end settings.</param>
-    public static ServerEventsBuilder AddRedis(this ServerEventsBuilder builder, Func<IServiceProvider, IConnectionMultiplexer> multiplexer, Action<RedisBackplaneOptions>? configure = null)
+    public static IServerEventsBuilder AddRedis(this IServerEventsBuilder builder, Func<IServiceProvider, IConnectionMultiplexer> multiplexer, Action<RedisBackplaneOptions>? configure = null)
     {
         ArgumentNullException.ThrowIfNull(multiplexer);
         return builder.AddRedisCore(o =>
@@ -59,20 +61,53 @@ public static class RedisServerEventsExtensions
         });
     }
 
+    /// <summary>The configuration key of the Redis configuration string (<c>ServerEvents:Redis</c>).</summary>
+    public const string ConfigurationKey = "ServerEvents:Redis";
+
     /// <summary>
-    /// Uses Redis when configuration names it — <c>ServerEvents:Redis</c>, else the <c>Redis</c> connection
-    /// string — and the memory back-end otherwise, so an app switches by setting one value.
+    /// Scales out through the Redis that configuration names: <c>ServerEvents:Redis</c>, else the <c>Redis</c>
+    /// connection string (<c>ConnectionStrings:Redis</c>), in any form <see cref="AddRedis(IServerEventsBuilder, string, Action{RedisBackplaneOptions}?)"/> takes.
     /// </summary>
     /// <param name="builder">From <c>AddServerEvents()</c>.</param>
     /// <param name="configuration">The app's configuration.</param>
-    public static ServerEventsBuilder AddRedisFromConfiguration(this ServerEventsBuilder builder, IConfiguration configuration)
+    /// <param name="configure">Optional back-end settings.</param>
+    /// <exception cref="InvalidOperationException">Neither key is set: N servers on the memory back-end would be N islands.</exception>
+    public static IServerEventsBuilder AddRedisFromConfiguration(this IServerEventsBuilder builder, IConfiguration configuration, Action<RedisBackplaneOptions>? configure = null) =>
+        builder.AddRedisFromConfiguration(configuration, required: true, configure);
+
+    /// <summary>
+    /// Scales out through the Redis that configuration names (<c>ServerEvents:Redis</c>, else <c>ConnectionStrings:Redis</c>);
+    /// when neither is set and <paramref name="required"/> is false, stays on the memory back-end — for a single server
+    /// in development — and says so: a warning at start-up and in the health check's description.
+    /// </summary>
+    /// <param name="builder">From <c>AddServerEvents()</c>.</param>
+    /// <param name="configuration">The app's configuration.</param>
+    /// <param name="required">Whether a missing setting is an error (it is, in anything that runs more than one server).</param>
+    /// <param name="configure">Optional back-end settings.</param>
+    /// <exception cref="InvalidOperationException"><paramref name="required"/> and neither key is set.</exception>
+    public static IServerEventsBuilder AddRedisFromConfiguration(this IServerEventsBuilder builder, IConfiguration configuration, bool required, Action<RedisBackplaneOptions>? configure = null)
     {
+        ArgumentNullException.ThrowIfNull(builder);
         ArgumentNullException.ThrowIfNull(configuration);
-        var connectionString = configuration["ServerEvents:Redis"] ?? configuration.GetConnectionString("Redis");
-        return string.IsNullOrWhiteSpace(connectionString) ? builder : builder.AddRedis(connectionString);
+        var connectionString = configuration[ConfigurationKey];
+        if (string.IsNullOrWhiteSpace(connectionString))
+        {
+            connectionString = configuration.GetConnectionString("Redis");
+        }
+        if (!string.IsNullOrWhiteSpace(connectionString))
+        {
+            return builder.AddRedis(connectionString, configure);
+        }
+        if (required)
+        {
+            throw new InvalidOperationException(
+                $"Server Events needs Redis, but the configuration sets neither '{ConfigurationKey}' nor 'ConnectionStrings:Redis'.");
+        }
+        builder.Services.AddHostedService<MemoryBackendWarning>();
+        return builder;
     }
 
-    private static ServerEventsBuilder AddRedisCore(this ServerEventsBuilder builder, Action<RedisBackplaneOptions> configure)
+    private static IServerEventsBuilder AddRedisCore(this IServerEventsBuilder builder, Action<RedisBackplaneOptions> configure)
     {
         ArgumentNullException.ThrowIfNull(builder);
         var hub = builder.HubType;
@@ -80,7 +115,7 @@ public static class RedisServerEventsExtensions
         services.Configure<RedisBackplaneOptions>(o =>
         {
             configure(o);
-            o.Prefix ??= "se:" + hub.Name;
+            o.Prefix ??= RedisBackplaneOptions.DefaultPrefix;
         });
         services.TryAddSingleton<RedisBackplane>();
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>).MakeGenericType(hub), typeof(RedisHubLifetimeManager<>).MakeGenericType(hub)));

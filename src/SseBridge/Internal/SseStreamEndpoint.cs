@@ -130,7 +130,7 @@ internal sealed class SseStreamEndpoint(
             return null;
         }
         var user = http.User.Identity?.IsAuthenticated == true ? SubscriptionFactory.UserIdOf(http.User) : null;
-        var session = user is null ? _options.ResolveSessionId(http) : null;
+        var session = user is null ? _options.SessionIdOf(http) : null;
         if (user is null && session is null)
         {
             return null;
@@ -149,20 +149,30 @@ internal sealed class SseStreamEndpoint(
         // Where the endpoints are mapped, from the stream's own URL: a path base, and a route group
         // (app.MapGroup("/sse").MapServerEventsSse()) whose prefix is in the path before the stream's own path.
         var path = request.Path.Value ?? "";
-        var group = path.EndsWith(_bridge.StreamPath, StringComparison.OrdinalIgnoreCase) ? path[..^_bridge.StreamPath.Length] : "";
+        var streamPath = _bridge.StreamPath!;
+        var group = path.EndsWith(streamPath, StringComparison.OrdinalIgnoreCase) ? path[..^streamPath.Length] : "";
         var root = $"{request.Scheme}://{request.Host}{request.PathBase}{group}";
         var session = "";
         // A session given in the stream's query travels on in the heartbeat URL, as ServiceStack does.
-        if (request.Query["ss-id"].ToString() is { Length: > 0 } sid)
+        if (_options.AllowSessionIdsInHttpParams && request.Query["ss-id"].ToString() is { Length: > 0 } sid)
         {
             session = "&ss-id=" + Uri.EscapeDataString(sid);
         }
-        return new Dictionary<string, string>(StringComparer.Ordinal)
+        // An endpoint turned off (path null) is not advertised.
+        var urls = new Dictionary<string, string>(StringComparer.Ordinal);
+        if (SseBridgeOptions.IsOn(_bridge.HeartbeatPath))
         {
-            ["heartbeatUrl"] = $"{root}{_bridge.HeartbeatPath}?id={id}{session}",
-            ["unRegisterUrl"] = $"{root}{_bridge.UnRegisterPath}?id={id}{session}",
-            ["updateSubscriberUrl"] = $"{root}{_bridge.SubscribersPath}/{id}",
-        };
+            urls["heartbeatUrl"] = $"{root}{_bridge.HeartbeatPath}?id={id}{session}";
+        }
+        if (SseBridgeOptions.IsOn(_bridge.UnRegisterPath))
+        {
+            urls["unRegisterUrl"] = $"{root}{_bridge.UnRegisterPath}?id={id}{session}";
+        }
+        if (SseBridgeOptions.IsOn(_bridge.SubscribersPath))
+        {
+            urls["updateSubscriberUrl"] = $"{root}{_bridge.SubscribersPath}/{id}";
+        }
+        return urls;
     }
 
     // 20 URL-safe characters, like ServiceStack's subscription ids.

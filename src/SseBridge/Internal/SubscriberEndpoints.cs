@@ -82,7 +82,10 @@ internal sealed class SubscriberEndpoints(
             }
         }
         var channels = request.List("channels").Concat(request.List("channel")).ToList();
-        var details = await serverEvents.GetSubscriptionsDetailsAsync(channels, http.RequestAborted);
+        // No channel lists everyone, as ServiceStack's endpoint does.
+        var details = channels.Count == 0
+            ? await serverEvents.GetAllSubscriptionsDetailsAsync(http.RequestAborted)
+            : await serverEvents.GetSubscriptionsDetailsAsync(channels, http.RequestAborted);
         await JsonAsync(http.Response, StatusCodes.Status200OK, details.Count > _bridge.MaxSubscribersListed ? details.Take(_bridge.MaxSubscribersListed) : details);
     });
 
@@ -125,7 +128,7 @@ internal sealed class SubscriberEndpoints(
         {
             return "The subscription belongs to another user.";
         }
-        if (_bridge.ValidateSession && info.SessionId is { } session && _options.ResolveSessionId(http) != session)
+        if (_bridge.ValidateSession && info.SessionId is { } session && _options.SessionIdOf(http) != session)
         {
             return "The subscription belongs to another session.";
         }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using ServerEvents.Tests.Fixtures;
 using ServerEvents.Tests.Specification;
 
@@ -8,7 +9,7 @@ public sealed class MemoryServerEventsTests : ServerEventsSpecification
 {
     protected override int ServerCount => 1;
 
-    protected override void UseBackend(ServerEventsBuilder builder)
+    protected override void UseBackend(IServerEventsBuilder builder)
     {
     }
 

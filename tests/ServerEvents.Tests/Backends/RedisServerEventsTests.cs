@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using ServerEvents.Redis;
 using ServerEvents.Tests.Fixtures;
 using ServerEvents.Tests.Specification;
@@ -16,7 +17,7 @@ public sealed class RedisServerEventsTests(RedisFixture redis) : ServerEventsSpe
 
     protected override int ServerCount => 3;
 
-    protected override void UseBackend(ServerEventsBuilder builder) =>
+    protected override void UseBackend(IServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }
 
@@ -29,6 +30,6 @@ public sealed class RedisClusterServerEventsTests(RedisClusterFixture redis) : S
 
     protected override int ServerCount => 3;
 
-    protected override void UseBackend(ServerEventsBuilder builder) =>
+    protected override void UseBackend(IServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }

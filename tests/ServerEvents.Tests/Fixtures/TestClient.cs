@@ -83,9 +83,9 @@ public sealed class TestClient : IAsyncDisposable
     /// announcements in the events they read. Pass <paramref name="awaitJoins"/> false to return at onConnect (and
     /// where lifecycle events are switched off).
     /// </remarks>
-    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null, bool awaitJoins = true, HttpTransportType transports = DefaultTransports, bool messagePack = false)
+    public static async Task<TestClient> ConnectAsync(Uri hubUrl, string? user = null, bool awaitJoins = true, HttpTransportType transports = DefaultTransports, bool messagePack = false, string? session = null, string? cookie = null)
     {
-        var client = Create(hubUrl, user, transports, messagePack);
+        var client = Create(hubUrl, user, transports, messagePack, session, cookie);
         await client.Connection.StartAsync().DefaultTimeout();
         var connect = await client.WaitForAsync(e => e.Selector == "cmd.onConnect");
         client.ConnectInfo = connect.Meta;
@@ -197,7 +197,7 @@ public sealed class TestClient : IAsyncDisposable
     }
 
     /// <summary>The full official client: negotiate, then the first transport the server and <paramref name="transports"/> allow.</summary>
-    private static TestClient Create(Uri hubUrl, string? user, HttpTransportType transports = DefaultTransports, bool messagePack = false)
+    private static TestClient Create(Uri hubUrl, string? user, HttpTransportType transports = DefaultTransports, bool messagePack = false, string? session = null, string? cookie = null)
     {
         var builder = new HubConnectionBuilder().WithUrl(hubUrl, options =>
         {
@@ -205,6 +205,16 @@ public sealed class TestClient : IAsyncDisposable
             if (user is not null)
             {
                 options.Headers[TestAuthHandler.Header] = user;
+            }
+            if (session is not null)
+            {
+                // ServiceStack's session header; the query string carries one only where the app allows it.
+                options.Headers["X-ss-id"] = session;
+            }
+            foreach (var pair in (cookie ?? "").Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var (name, value) = (pair[..pair.IndexOf('=', StringComparison.Ordinal)], pair[(pair.IndexOf('=', StringComparison.Ordinal) + 1)..]);
+                options.Cookies.Add(hubUrl, new System.Net.Cookie(name, value));
             }
         });
         if (messagePack)

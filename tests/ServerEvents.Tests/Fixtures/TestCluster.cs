@@ -66,11 +66,7 @@ public sealed class TestCluster : IAsyncDisposable
         {
             query.Add("lastEventId=" + lastEventId);
         }
-        if (session is not null)
-        {
-            query.Add("ss-id=" + Uri.EscapeDataString(session));
-        }
-        var client = await TestClient.ConnectAsync(HubUrl(server, query.Count == 0 ? null : string.Join('&', query), path), user, awaitJoins);
+        var client = await TestClient.ConnectAsync(HubUrl(server, query.Count == 0 ? null : string.Join('&', query), path), user, awaitJoins, session: session);
         lock (_clients)
         {
             _clients.Add(client);

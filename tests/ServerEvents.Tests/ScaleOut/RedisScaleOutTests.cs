@@ -27,7 +27,7 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
     protected abstract Task<RedisDeployment> StartOwnRedisAsync();
 
     private Task<TestCluster> StartAsync(string connectionString, Action<ServerEventsOptions>? configure = null, Action<RedisBackplaneOptions>? backplane = null) =>
-        TestCluster.StartAsync(3, services => services.AddServerEvents(configure).AddRedis(connectionString, o =>
+        TestCluster.StartAsync(3, services => services.AddServerEvents(configure ?? (_ => { })).AddRedis(connectionString, o =>
         {
             o.Prefix = _prefix;
             backplane?.Invoke(o);
@@ -186,7 +186,7 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
         var watcher = await cluster.ConnectAsync(2, "home,news");
 
         var info = await cluster.Api(1).UnsubscribeFromChannelsAsync(target.Id, ["news"]).DefaultTimeout();
-        Assert.Equal(["home"], info.Channels);
+        Assert.Equal(["home"], info!.Channels);
         var update = await target.WaitForAsync("cmd.onUpdate");
         Assert.Equal("home", update.Meta["channels"]);
         // ServiceStack announces a channel change with onUpdate (not onLeave) to the channels involved.

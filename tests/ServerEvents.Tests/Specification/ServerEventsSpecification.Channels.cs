@@ -49,12 +49,12 @@ public abstract partial class ServerEventsSpecification
         var api = cluster.Api(1);
 
         var joined = await api.SubscribeToChannelsAsync(client.Id, ["alerts", "home"]).DefaultTimeout();
-        Assert.Equal(["home", "alerts"], joined.Channels);
+        Assert.Equal(["home", "alerts"], joined!.Channels);
         await api.NotifyChannelAsync("alerts", "cmd.alert", 1).DefaultTimeout();
         await client.WaitForAsync("cmd.alert", "alerts");
 
         var left = await cluster.Api(2).UnsubscribeFromChannelsAsync(client.Id, ["home"]).DefaultTimeout();
-        Assert.Equal(["alerts"], left.Channels);
+        Assert.Equal(["alerts"], left!.Channels);
         await api.NotifyChannelAsync("home", "cmd.homeNews", 1).DefaultTimeout();
         Assert.DoesNotContain(await client.BarrierAsync(api), e => e.Selector == "cmd.homeNews");
     }

@@ -16,10 +16,10 @@ public abstract partial class ServerEventsSpecification
     protected abstract int ServerCount { get; }
 
     /// <summary>Plugs the back-end into a server's Server Events registration.</summary>
-    protected abstract void UseBackend(ServerEventsBuilder builder);
+    protected abstract void UseBackend(IServerEventsBuilder builder);
 
     protected Task<TestCluster> StartAsync(Action<ServerEventsOptions>? configure = null) =>
-        TestCluster.StartAsync(ServerCount, services => UseBackend(services.AddServerEvents(configure)), app => app.MapServerEvents("/hub"));
+        TestCluster.StartAsync(ServerCount, services => UseBackend(services.AddServerEvents(configure ?? (_ => { }))), app => app.MapServerEvents("/hub"));
 
     protected Task<TestCluster> StartAsync(Action<IServiceCollection> configureServices, Action<WebApplication> configureApp) =>
         TestCluster.StartAsync(ServerCount, configureServices, configureApp);
@@ -98,13 +98,22 @@ public abstract partial class ServerEventsSpecification
     }
 
     [Fact]
-    public async Task Session_id_comes_from_the_ss_id_parameter()
+    public async Task Session_id_comes_from_ServiceStack_header_or_cookie_and_from_the_query_only_when_allowed()
     {
         await using var cluster = await StartAsync();
-        var client = await cluster.ConnectAsync(0, "home", session: "sess-1");
+        var byHeader = await cluster.ConnectAsync(0, "home", session: "sess-1");
+        var byQuery = await cluster.ConnectAsync(0, "home&ss-id=sess-2");
+        var byCookie = await TestClient.ConnectAsync(cluster.HubUrl(1, "channels=home"), cookie: "ss-opt=perm; ss-pid=perm-1; ss-id=temp-1");
 
-        var info = await cluster.Api(1).GetSubscriptionInfoAsync(client.Id).DefaultTimeout();
-        Assert.Equal("sess-1", info!.SessionId);
+        Assert.Equal("sess-1", (await cluster.Api(1).GetSubscriptionInfoAsync(byHeader.Id).DefaultTimeout())!.SessionId);
+        // ServiceStack's AllowSessionIdsInHttpParams is off by default: a link cannot carry a session.
+        Assert.Null((await cluster.Api(1).GetSubscriptionInfoAsync(byQuery.Id).DefaultTimeout())!.SessionId);
+        Assert.Equal("perm-1", (await cluster.Api(0).GetSubscriptionInfoAsync(byCookie.Id).DefaultTimeout())!.SessionId);
+        await byCookie.DisposeAsync();
+
+        await using var allowing = await StartAsync(o => o.AllowSessionIdsInHttpParams = true);
+        var allowed = await allowing.ConnectAsync(0, "home&ss-id=sess-2");
+        Assert.Equal("sess-2", (await allowing.Api(1).GetSubscriptionInfoAsync(allowed.Id).DefaultTimeout())!.SessionId);
     }
 
     [Fact]

@@ -19,7 +19,7 @@ public abstract class ServiceStackClientTests(ITestOutputHelper output)
 {
     protected abstract int ServerCount { get; }
 
-    protected abstract void UseBackend(ServerEventsBuilder builder);
+    protected abstract void UseBackend(IServerEventsBuilder builder);
 
     private sealed record NotifyRequest(string Channel, string Selector, string? Json);
 
@@ -129,7 +129,7 @@ public sealed class MemoryServiceStackClientTests(ITestOutputHelper output) : Se
 {
     protected override int ServerCount => 1;
 
-    protected override void UseBackend(ServerEventsBuilder builder)
+    protected override void UseBackend(IServerEventsBuilder builder)
     {
     }
 }
@@ -142,7 +142,7 @@ public sealed class RedisServiceStackClientTests(RedisFixture redis, ITestOutput
 
     protected override int ServerCount => 3;
 
-    protected override void UseBackend(ServerEventsBuilder builder) =>
+    protected override void UseBackend(IServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }
 
@@ -154,6 +154,6 @@ public sealed class RedisClusterServiceStackClientTests(RedisClusterFixture redi
 
     protected override int ServerCount => 3;
 
-    protected override void UseBackend(ServerEventsBuilder builder) =>
+    protected override void UseBackend(IServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using ServerEvents.Redis;
 using ServerEvents.Tests.Fixtures;
 
@@ -8,7 +9,7 @@ public sealed class MemorySseBridgeTests : SseBridgeSpecification
 {
     protected override int ServerCount => 1;
 
-    protected override void UseBackend(ServerEventsBuilder builder)
+    protected override void UseBackend(IServerEventsBuilder builder)
     {
     }
 }
@@ -22,7 +23,7 @@ public sealed class RedisSseBridgeTests(RedisFixture redis) : SseBridgeSpecifica
 
     protected override int ServerCount => 3;
 
-    protected override void UseBackend(ServerEventsBuilder builder) =>
+    protected override void UseBackend(IServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }
 
@@ -35,6 +36,6 @@ public sealed class RedisClusterSseBridgeTests(RedisClusterFixture redis) : SseB
 
     protected override int ServerCount => 3;
 
-    protected override void UseBackend(ServerEventsBuilder builder) =>
+    protected override void UseBackend(IServerEventsBuilder builder) =>
         builder.AddRedis(redis.ConnectionString, o => o.Prefix = _prefix);
 }

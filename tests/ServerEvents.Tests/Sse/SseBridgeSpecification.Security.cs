@@ -41,7 +41,7 @@ public abstract partial class SseBridgeSpecification
     [Fact]
     public async Task Another_user_or_address_cannot_drive_a_subscription()
     {
-        await using var cluster = await StartAsync(bridge: b => b.ValidateSession = true);
+        await using var cluster = await StartAsync(o => o.AllowSessionIdsInHttpParams = true, bridge: b => b.ValidateSession = true);
         await using var owned = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home", user: "u1;alice");
         await using var anonymous = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home&ss-id=s-1");
         using var stranger = new HttpClient();

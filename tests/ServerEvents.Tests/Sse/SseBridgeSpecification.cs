@@ -20,11 +20,11 @@ public abstract partial class SseBridgeSpecification
 {
     protected abstract int ServerCount { get; }
 
-    protected abstract void UseBackend(ServerEventsBuilder builder);
+    protected abstract void UseBackend(IServerEventsBuilder builder);
 
     protected Task<TestCluster> StartAsync(Action<ServerEventsOptions>? configure = null, Action<SseBridgeOptions>? bridge = null) =>
         TestCluster.StartAsync(ServerCount,
-            services => UseBackend(services.AddServerEvents(configure).AddSseBridge(bridge)),
+            services => UseBackend(services.AddServerEvents(configure ?? (_ => { })).AddSseBridge(bridge)),
             app =>
             {
                 app.UseForwardedHeaders(new ForwardedHeadersOptions { ForwardedHeaders = ForwardedHeaders.XForwardedFor });
@@ -205,7 +205,7 @@ public abstract partial class SseBridgeSpecification
     [Fact]
     public async Task Every_notify_target_reaches_sse_subscribers_with_ServiceStack_prefixes()
     {
-        await using var cluster = await StartAsync();
+        await using var cluster = await StartAsync(o => o.AllowSessionIdsInHttpParams = true);
         await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home&ss-id=sess-1", user: "u7;uma");
         var api = cluster.Api(1);
 

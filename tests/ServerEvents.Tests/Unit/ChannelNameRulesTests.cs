@@ -30,7 +30,7 @@ public sealed class ChannelNameRulesTests
     [Fact]
     public void Length_and_pattern_are_configurable()
     {
-        var rules = new ChannelNameRules { MaxLength = 5, Pattern = new Regex("^[a-z]+$") };
+        var rules = new ChannelNameRules { MaxLength = 5, Pattern = "[a-z]+" };
         rules.Validate("abcde");
         Assert.Contains("limit is 5", Assert.Throws<ArgumentException>(() => rules.Validate("abcdef")).Message);
         Assert.Contains("does not match", Assert.Throws<ArgumentException>(() => rules.Validate("ab1")).Message);

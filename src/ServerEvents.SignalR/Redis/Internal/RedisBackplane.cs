@@ -62,6 +62,9 @@ internal sealed class RedisBackplane : IAsyncDisposable
     /// <summary>Whether this server's inbox is read now (set by the hub lifetime manager).</summary>
     public bool InboxLive { get; set; }
 
+    /// <summary>What Redis turned out to be once connected: <c>standalone</c>, <c>cluster</c> or <c>sentinel</c> (<c>not connected</c> before).</summary>
+    public string Mode { get; private set; } = "not connected";
+
     /// <summary>
     /// This server's inbox channel: a sharded channel (SSUBSCRIBE / SPUBLISH, Redis 7.0) on one redis-server and on a
     /// cluster alike; on a cluster it lives on the node of the keys' slot, so the send script can publish to it.
@@ -120,6 +123,8 @@ internal sealed class RedisBackplane : IAsyncDisposable
             {
                 ChannelPrefix = (string?)ConfigurationOptions.Parse(multiplexer.Configuration).ChannelPrefix ?? "";
             }
+            var types = multiplexer.GetServers().Select(s => s.ServerType).ToHashSet();
+            Mode = types.Contains(ServerType.Cluster) ? "cluster" : types.Contains(ServerType.Sentinel) ? "sentinel" : "standalone";
             Volatile.Write(ref _multiplexer, multiplexer);
         }
         finally

@@ -1,7 +1,7 @@
-namespace ServerEvents;
+namespace ServerEvents.Internal;
 
 /// <summary>Thrown when an operation names a subscription id that does not exist (or no longer exists).</summary>
-public sealed class SubscriptionNotFoundException : ArgumentException
+internal sealed class SubscriptionNotFoundException : ArgumentException
 {
     /// <summary>Creates the exception for <paramref name="subscriptionId"/>.</summary>
     /// <param name="subscriptionId">The unknown id.</param>

@@ -2,7 +2,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using ServerEvents.Redis.Internal;
 
-namespace ServerEvents;
+namespace ServerEvents.Internal;
 
 /// <summary>
 /// Reports the Server Events back-end: always healthy on the memory back-end; on Redis, healthy while both
@@ -10,14 +10,16 @@ namespace ServerEvents;
 /// notifications are buffered) or connections wait for their back-fill, unhealthy once the buffer is full and
 /// notifications are being refused. Add it with <see cref="ServerEventsHealthCheckExtensions.AddServerEvents"/>.
 /// </summary>
-public sealed class ServerEventsHealthCheck(IServiceProvider services) : IHealthCheck
+internal sealed class ServerEventsHealthCheck(IServiceProvider services) : IHealthCheck
 {
     /// <inheritdoc />
     public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         if (services.GetService<RedisBackplane>() is not { } redis)
         {
-            return Task.FromResult(HealthCheckResult.Healthy("Memory back-end."));
+            return Task.FromResult(HealthCheckResult.Healthy(
+                "Memory back-end: this server shares no subscriptions or events with any other.",
+                new Dictionary<string, object> { ["backend"] = "memory" }));
         }
         var buffer = redis.Buffer;
         var buffered = buffer.Count;
@@ -25,7 +27,10 @@ public sealed class ServerEventsHealthCheck(IServiceProvider services) : IHealth
         var pubSub = redis.InboxLive;
         var data = new Dictionary<string, object>
         {
+            ["backend"] = "redis",
             ["endpoint"] = redis.EndPoint,
+            ["redisMode"] = redis.Mode,
+            ["prefix"] = redis.Keys.Prefix,
             ["commandConnection"] = commands ? "up" : "down",
             ["pubSubConnection"] = pubSub ? "up" : "down",
             ["bufferedNotifications"] = buffered,
@@ -49,19 +54,5 @@ public sealed class ServerEventsHealthCheck(IServiceProvider services) : IHealth
                 $"{buffered} notifications wait for Redis, {redis.AwaitingBackfill} connections wait for their back-fill.", data: data));
         }
         return Task.FromResult(HealthCheckResult.Healthy($"Redis backplane at {redis.EndPoint} connected.", data));
-    }
-}
-
-/// <summary>Registers <see cref="ServerEventsHealthCheck"/>.</summary>
-public static class ServerEventsHealthCheckExtensions
-{
-    /// <summary>Adds the Server Events back-end check (named <c>server-events</c> unless given a name).</summary>
-    /// <param name="builder">From <c>services.AddHealthChecks()</c>.</param>
-    /// <param name="name">The check's name in reports.</param>
-    /// <param name="tags">Tags to select it by, e.g. <c>["ready"]</c> for a readiness endpoint that maps only those.</param>
-    public static IHealthChecksBuilder AddServerEvents(this IHealthChecksBuilder builder, string name = "server-events", IEnumerable<string>? tags = null)
-    {
-        ArgumentNullException.ThrowIfNull(builder);
-        return builder.AddCheck<ServerEventsHealthCheck>(name, failureStatus: null, tags: tags ?? []);
     }
 }

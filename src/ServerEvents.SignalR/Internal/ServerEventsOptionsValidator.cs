@@ -1,0 +1,43 @@
+using Microsoft.Extensions.Options;
+
+namespace ServerEvents.Internal;
+
+/// <summary>Checks every invariant of <see cref="ServerEventsOptions"/> at start-up and names each one broken.</summary>
+internal sealed class ServerEventsOptionsValidator : IValidateOptions<ServerEventsOptions>
+{
+    public ValidateOptionsResult Validate(string? name, ServerEventsOptions options)
+    {
+        var failures = new List<string>();
+        void Require(bool condition, string failure)
+        {
+            if (!condition)
+            {
+                failures.Add(failure);
+            }
+        }
+
+        Require(options.IdleTimeout > TimeSpan.Zero, $"IdleTimeout must be positive (is {options.IdleTimeout}).");
+        Require(options.HeartbeatInterval > TimeSpan.Zero, $"HeartbeatInterval must be positive (is {options.HeartbeatInterval}).");
+        Require(options.HeartbeatInterval < options.IdleTimeout,
+            $"HeartbeatInterval ({options.HeartbeatInterval}) must be shorter than IdleTimeout ({options.IdleTimeout}), or every client expires between two heartbeats.");
+        Require(options.HouseKeepingInterval > TimeSpan.Zero, $"HouseKeepingInterval must be positive (is {options.HouseKeepingInterval}).");
+        Require(options.MaxChannelsPerSubscription > 0, $"MaxChannelsPerSubscription must be positive (is {options.MaxChannelsPerSubscription}).");
+        Require(options.ChannelNames.MaxLength > 0, $"ChannelNames.MaxLength must be positive (is {options.ChannelNames.MaxLength}).");
+        Require(options.MaxMessageLength > 0, $"MaxMessageLength must be positive (is {options.MaxMessageLength}).");
+        Require(options.HistoryPerTarget >= 0, $"HistoryPerTarget must be 0 or more (is {options.HistoryPerTarget}).");
+        Require(options.HistoryMaxAge is null || options.HistoryMaxAge > TimeSpan.Zero, $"HistoryMaxAge must be positive or null (is {options.HistoryMaxAge}).");
+        Require(options.MaxConnectionsPerAddress is null or > 0, $"MaxConnectionsPerAddress must be positive or null (is {options.MaxConnectionsPerAddress}).");
+        Require(options.SilentConnectionTimeout is null || options.SilentConnectionTimeout > TimeSpan.Zero,
+            $"SilentConnectionTimeout must be positive or null (is {options.SilentConnectionTimeout}).");
+        Require(options.JsonSerializerOptions is not null, "JsonSerializerOptions must be set.");
+        try
+        {
+            options.ChannelNames.PatternRegex();
+        }
+        catch (ArgumentException ex)
+        {
+            failures.Add($"ChannelNames.Pattern '{options.ChannelNames.Pattern}' is not a valid regular expression: {ex.Message}");
+        }
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+}
