@@ -17,54 +17,49 @@ internal sealed class HubServerEvents(
     LocalConnections local,
     ServerIdentity server,
     Payloads payloads,
-    ServerEventsMetrics metrics) : IServerEvents
+    ServerEventsMetrics metrics,
+    ServerEventsHooks hooks) : IServerEvents
 {
     private readonly ChannelNameRules _channelNames = options.Value.ChannelNames;
 
     public Task NotifyAllAsync(string? selector, object message, CancellationToken cancellationToken = default)
     {
         var (resolved, json) = payloads.FromObject(selector, message);
-        metrics.Notified("all", json);
-        return delivery.ToAllAsync(resolved, json, cancellationToken);
+        return PublishAsync(NotifyTarget.All, "all", null, resolved, null, json, () => delivery.ToAllAsync(resolved, json, cancellationToken), cancellationToken);
     }
 
     public Task NotifyAllJsonAsync(string selector, string json, CancellationToken cancellationToken = default)
     {
         var body = payloads.FromJson(selector, json);
-        metrics.Notified("all", body);
-        return delivery.ToAllAsync(selector, body, cancellationToken);
+        return PublishAsync(NotifyTarget.All, "all", null, selector, null, body, () => delivery.ToAllAsync(selector, body, cancellationToken), cancellationToken);
     }
 
     public Task NotifyChannelAsync(string channel, string? selector, object message, CancellationToken cancellationToken = default)
     {
         _channelNames.Validate(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
-        metrics.Notified("channel", json);
-        return delivery.ToChannelAsync(channel, resolved, json, cancellationToken);
+        return PublishAsync(NotifyTarget.Channel, "channel", channel, resolved, null, json, () => delivery.ToChannelAsync(channel, resolved, json, cancellationToken), cancellationToken);
     }
 
     public Task NotifyChannelJsonAsync(string channel, string selector, string json, CancellationToken cancellationToken = default)
     {
         _channelNames.Validate(channel);
         var body = payloads.FromJson(selector, json);
-        metrics.Notified("channel", body);
-        return delivery.ToChannelAsync(channel, selector, body, cancellationToken);
+        return PublishAsync(NotifyTarget.Channel, "channel", channel, selector, null, body, () => delivery.ToChannelAsync(channel, selector, body, cancellationToken), cancellationToken);
     }
 
     public Task NotifyChannelsAsync(IEnumerable<string> channels, string? selector, object message, CancellationToken cancellationToken = default)
     {
         var targets = ValidateChannels(channels);
         var (resolved, json) = payloads.FromObject(selector, message);
-        metrics.Notified("channels", json);
-        return ToChannelsAsync(targets, resolved, json, cancellationToken);
+        return PublishAsync(NotifyTarget.Channel, "channels", string.Join(',', targets), resolved, null, json, () => ToChannelsAsync(targets, resolved, json, cancellationToken), cancellationToken);
     }
 
     public Task NotifyChannelsJsonAsync(IEnumerable<string> channels, string selector, string json, CancellationToken cancellationToken = default)
     {
         var targets = ValidateChannels(channels);
         var body = payloads.FromJson(selector, json);
-        metrics.Notified("channels", body);
-        return ToChannelsAsync(targets, selector, body, cancellationToken);
+        return PublishAsync(NotifyTarget.Channel, "channels", string.Join(',', targets), selector, null, body, () => ToChannelsAsync(targets, selector, body, cancellationToken), cancellationToken);
     }
 
     public Task NotifySubscriptionAsync(string subscriptionId, string? selector, object message, string? channel = null, CancellationToken cancellationToken = default)
@@ -72,8 +67,7 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         ValidateFilter(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
-        metrics.Notified("subscription", json);
-        return ToSubscriptionAsync(subscriptionId, resolved, json, channel, cancellationToken);
+        return PublishAsync(NotifyTarget.Subscription, "subscription", subscriptionId, resolved, channel, json, () => ToSubscriptionAsync(subscriptionId, resolved, json, channel, cancellationToken), cancellationToken);
     }
 
     public Task NotifySubscriptionJsonAsync(string subscriptionId, string selector, string json, string? channel = null, CancellationToken cancellationToken = default)
@@ -81,8 +75,7 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         ValidateFilter(channel);
         var body = payloads.FromJson(selector, json);
-        metrics.Notified("subscription", body);
-        return ToSubscriptionAsync(subscriptionId, selector, body, channel, cancellationToken);
+        return PublishAsync(NotifyTarget.Subscription, "subscription", subscriptionId, selector, channel, body, () => ToSubscriptionAsync(subscriptionId, selector, body, channel, cancellationToken), cancellationToken);
     }
 
     public Task NotifyUserIdAsync(string userId, string? selector, object message, string? channel = null, CancellationToken cancellationToken = default) =>
@@ -135,10 +128,10 @@ internal sealed class HubServerEvents(
         store.GetChannelCountsAsync(cancellationToken);
 
     public Task<SubscriptionInfo?> SubscribeToChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default) =>
-        IfFoundAsync(lifecycle.ChangeChannelsAsync(subscriptionId, channels, [], authorize: false, cancellationToken));
+        IfFoundAsync(lifecycle.ChangeChannelsAsync(subscriptionId, channels, [], caller: null, cancellationToken));
 
     public Task<SubscriptionInfo?> UnsubscribeFromChannelsAsync(string subscriptionId, IEnumerable<string> channels, CancellationToken cancellationToken = default) =>
-        IfFoundAsync(lifecycle.ChangeChannelsAsync(subscriptionId, [], channels, authorize: false, cancellationToken));
+        IfFoundAsync(lifecycle.ChangeChannelsAsync(subscriptionId, [], channels, caller: null, cancellationToken));
 
     private static async Task<SubscriptionInfo?> IfFoundAsync(Task<SubscriptionInfo> change)
     {
@@ -185,8 +178,7 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(key);
         ValidateFilter(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
-        metrics.Notified(TargetName(index), json);
-        return ToIndexAsync(index, key, resolved, json, channel, cancellationToken);
+        return PublishAsync(TargetOf(index), TargetName(index), key, resolved, channel, json, () => ToIndexAsync(index, key, resolved, json, channel, cancellationToken), cancellationToken);
     }
 
     private Task NotifyIndexJsonAsync(SubscriptionIndex index, string key, string selector, string json, string? channel, CancellationToken cancellationToken)
@@ -194,8 +186,27 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(key);
         ValidateFilter(channel);
         var body = payloads.FromJson(selector, json);
-        metrics.Notified(TargetName(index), body);
-        return ToIndexAsync(index, key, selector, body, channel, cancellationToken);
+        return PublishAsync(TargetOf(index), TargetName(index), key, selector, channel, body, () => ToIndexAsync(index, key, selector, body, channel, cancellationToken), cancellationToken);
+    }
+
+    private static NotifyTarget TargetOf(SubscriptionIndex index) => index switch
+    {
+        SubscriptionIndex.UserId => NotifyTarget.UserId,
+        SubscriptionIndex.UserName => NotifyTarget.UserName,
+        _ => NotifyTarget.Session,
+    };
+
+    // Counts the notify and, when the app has a publish hook, runs it first: if it throws, nothing is sent.
+    private Task PublishAsync(NotifyTarget target, string metric, string? to, string selector, string? channel, string json, Func<Task> send, CancellationToken cancellationToken)
+    {
+        metrics.Notified(metric, json);
+        return hooks.HasPublishHook ? HookThenSendAsync() : send();
+
+        async Task HookThenSendAsync()
+        {
+            await hooks.RunAsync(null, (events, services) => events.PublishAsync(new PublishContext(target, to, selector, channel, json, services, cancellationToken)));
+            await send();
+        }
     }
 
     private static string TargetName(SubscriptionIndex index) => index switch

@@ -96,28 +96,13 @@ public sealed class ServerEventsOptions
     };
 
     /// <summary>
-    /// Runs when a subscription has been built from the request, before it is registered: edit
-    /// display name, profile URL, meta, connect args or server args here. Throw
-    /// <see cref="Microsoft.AspNetCore.SignalR.HubException"/> to refuse the subscription with a reason.
+    /// The app's hooks (<see cref="SubscriptionEvents"/>): set its delegates here, or use <see cref="EventsType"/>.
     /// </summary>
-    public Func<SubscriptionInfo, HttpContext, ValueTask>? OnCreated { get; set; }
-
-    /// <summary>Runs before <c>cmd.onConnect</c> is sent; may edit its payload (all values strings).</summary>
-    public Func<SubscriptionInfo, IDictionary<string, string>, ValueTask>? OnConnect { get; set; }
-
-    /// <summary>Runs after a subscription has been registered and joined its channels.</summary>
-    public Func<SubscriptionInfo, ValueTask>? OnSubscribe { get; set; }
-
-    /// <summary>Runs after a subscription has been removed (disconnect, unregister or expiry).</summary>
-    public Func<SubscriptionInfo, ValueTask>? OnUnsubscribe { get; set; }
-
-    /// <summary>Runs after a subscription's channels changed at runtime; gets the updated subscription.</summary>
-    public Func<SubscriptionInfo, ValueTask>? OnUpdate { get; set; }
+    public SubscriptionEvents Events { get; set; } = new();
 
     /// <summary>
-    /// Decides whether a subscription may join a channel it asked for (on connect and on
-    /// <c>SubscribeToChannels</c>). Returning <see langword="false"/> refuses the request and changes nothing.
-    /// Server-side calls through <see cref="IServerEvents"/> are trusted and not checked.
+    /// A <see cref="SubscriptionEvents"/> subclass registered in DI, resolved per call instead of <see cref="Events"/> (from the
+    /// hub connection's scope, or a scope of its own), so that hooks can take the app's services — as <c>JwtBearerEvents</c>.
     /// </summary>
-    public Func<SubscriptionInfo, string, ValueTask<bool>>? AuthorizeChannel { get; set; }
+    public Type? EventsType { get; set; }
 }

@@ -92,6 +92,8 @@ public static class ServerEventsServiceCollectionExtensions
         services.TryAddSingleton<ConnectionsPerAddress>();
         services.TryAddSingleton<HubConnectionGuard>();
         services.AddSingleton<SubscriptionFactory>();
+        services.TryAddSingleton<UserIds>();
+        services.TryAddSingleton<ServerEventsHooks>();
         services.AddSingleton<SubscriptionLifecycle>();
         services.AddSingleton<IServerEvents, HubServerEvents>();
         services.AddScoped<IHubActivator<THub>, ServerEventsHubActivator<THub>>();

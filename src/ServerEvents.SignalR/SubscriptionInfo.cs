@@ -7,16 +7,16 @@ namespace ServerEvents;
 /// </summary>
 /// <remarks>
 /// Instances handed out by queries are snapshots: changing them changes nothing on the server.
-/// Hooks that run before registration (<see cref="ServerEventsOptions.OnCreated"/>) may edit
-/// <see cref="DisplayName"/>, <see cref="ProfileUrl"/>, <see cref="Meta"/>, <see cref="ConnectArgs"/>
-/// and <see cref="ServerArgs"/>.
+/// The hook that runs before registration (<see cref="SubscriptionEvents.OnCreated"/>) may edit
+/// <see cref="Channels"/>, <see cref="DisplayName"/>, <see cref="ProfileUrl"/>, <see cref="Meta"/>, <see cref="ConnectArgs"/>
+/// and <see cref="ServerArgs"/>; the channel rules, limits and authorization are checked after it.
 /// </remarks>
 public sealed class SubscriptionInfo
 {
     /// <summary>Unique id of the subscription; equal to the SignalR connection id.</summary>
     public required string SubscriptionId { get; init; }
 
-    /// <summary>Channels the subscription is in, in the order they were joined.</summary>
+    /// <summary>Channels the subscription is in, in the order they were joined (none set in <c>OnCreated</c> means <c>*</c>).</summary>
     public IReadOnlyList<string> Channels { get; set; } = [];
 
     /// <summary>Authenticated user id, or the anonymous id <c>-N</c>.</summary>

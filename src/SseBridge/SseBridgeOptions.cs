@@ -60,13 +60,6 @@ public sealed class SseBridgeOptions
     public long MaxUnsentBytesPerStream { get; set; } = 1024 * 1024;
 
     /// <summary>
-    /// Decides who may list subscribers (<c>/event-subscribers</c> and its DTO routes); false answers 403. Null lets
-    /// anyone (ServiceStack's behaviour) — the list shows every subscriber's display name and channels, so a public
-    /// site usually wants at least a signed-in user here.
-    /// </summary>
-    public Func<Microsoft.AspNetCore.Http.HttpContext, ValueTask<bool>>? AuthorizeSubscriberList { get; set; }
-
-    /// <summary>
     /// Subscriber lists one client address may ask for per second, with bursts of four times as many; more get 429
     /// with <c>Retry-After</c>. Each list costs the server (and Redis) work in proportion to the subscribers listed.
     /// Null for no limit.

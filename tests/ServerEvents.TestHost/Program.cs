@@ -23,6 +23,8 @@ var serverEvents = builder.Services.AddServerEvents(o =>
     if (config["idle"] is { } idle)
     {
         o.IdleTimeout = TimeSpan.Parse(idle, CultureInfo.InvariantCulture);
+        // Clients must be asked to beat well inside the idle timeout (checked at start-up).
+        o.HeartbeatInterval = o.IdleTimeout / 3;
     }
 });
 if (config["redis"] is { } redis)

@@ -11,7 +11,8 @@ namespace ServerEvents;
 /// </summary>
 /// <remarks>
 /// Server → client traffic is one client method, <see cref="ClientMethod"/> (<c>"event"</c>), whose only
-/// argument is a <see cref="ServerEvent"/>. The first event of every connection is <c>cmd.onConnect</c>.
+/// argument is a <see cref="ServerEvent"/>. The first event of every connection is <c>cmd.onConnect</c>. The hub methods
+/// are virtual: an override can check or log before calling the base.
 /// </remarks>
 public abstract class ServerEventsHubBase : Hub
 {
@@ -20,43 +21,57 @@ public abstract class ServerEventsHubBase : Hub
 
     private SubscriptionLifecycle? _lifecycle;
     private IServerEvents? _serverEvents;
+    private IServiceProvider? _services;
 
     /// <summary>The Server Events API, for use inside hub methods.</summary>
     protected IServerEvents ServerEvents => _serverEvents ?? throw NotRegistered();
 
     private SubscriptionLifecycle Lifecycle => _lifecycle ?? throw NotRegistered();
 
-    /// <inheritdoc />
-    public override Task OnConnectedAsync() => Lifecycle.ConnectAsync(Context);
+    private IServiceProvider Services => _services ?? throw NotRegistered();
 
     /// <inheritdoc />
-    public override Task OnDisconnectedAsync(Exception? exception) => Lifecycle.DisconnectAsync(Context.ConnectionId);
+    public override Task OnConnectedAsync() => Lifecycle.ConnectAsync(Context, Services);
+
+    /// <inheritdoc />
+    public override Task OnDisconnectedAsync(Exception? exception) => Lifecycle.DisconnectAsync(Context, exception, Services);
 
     /// <summary>Joins channels at runtime; members of the old and new channels receive <c>cmd.onUpdate</c>.</summary>
     /// <param name="channels">Channels to join.</param>
     /// <exception cref="HubException">A name is invalid, the limit is reached, or the app refused a channel.</exception>
-    public Task SubscribeToChannels(string[] channels) =>
-        AsHubErrors(() => Lifecycle.ChangeChannelsAsync(Context.ConnectionId, channels, [], authorize: true, Context.ConnectionAborted));
+    public virtual Task SubscribeToChannels(string[] channels) =>
+        AsHubErrors(() => Lifecycle.ChangeChannelsAsync(Context.ConnectionId, channels, [], Caller(), Context.ConnectionAborted));
 
     /// <summary>Leaves channels at runtime; members of the old and new channels receive <c>cmd.onUpdate</c>.</summary>
     /// <param name="channels">Channels to leave.</param>
     /// <exception cref="HubException">A name is invalid.</exception>
-    public Task UnsubscribeFromChannels(string[] channels) =>
-        AsHubErrors(() => Lifecycle.ChangeChannelsAsync(Context.ConnectionId, [], channels, authorize: false, Context.ConnectionAborted));
+    public virtual Task UnsubscribeFromChannels(string[] channels) =>
+        AsHubErrors(() => Lifecycle.ChangeChannelsAsync(Context.ConnectionId, [], channels, Caller(), Context.ConnectionAborted));
 
-    /// <summary>The public meta dictionaries of the subscribers of <paramref name="channels"/> (all when empty).</summary>
+    /// <summary>
+    /// The public meta dictionaries of the subscribers of <paramref name="channels"/> (everyone when empty), if the app's
+    /// <see cref="SubscriptionEvents.AuthorizeChannel"/> lets this client list them.
+    /// </summary>
     /// <param name="channels">Channels to list.</param>
-    /// <exception cref="HubException">A name is invalid.</exception>
-    public Task<IReadOnlyList<Dictionary<string, string>>> GetChannelSubscribers(string[] channels) =>
-        AsHubErrors(() => channels is null or []
-            ? ServerEvents.GetAllSubscriptionsDetailsAsync(Context.ConnectionAborted)
-            : ServerEvents.GetSubscriptionsDetailsAsync(channels, Context.ConnectionAborted));
+    /// <exception cref="HubException">A name is invalid, or the app refused the list.</exception>
+    public virtual Task<IReadOnlyList<Dictionary<string, string>>> GetChannelSubscribers(string[] channels) =>
+        AsHubErrors(async () =>
+        {
+            string?[] listed = channels is null or [] ? [null] : [.. channels];
+            await Lifecycle.AuthorizeAsync(listed, ChannelAccess.List, SubscriptionLifecycle.RegisteredOn(Context), Caller(), Context.ConnectionAborted);
+            return channels is null or []
+                ? await ServerEvents.GetAllSubscriptionsDetailsAsync(Context.ConnectionAborted)
+                : await ServerEvents.GetSubscriptionsDetailsAsync(channels, Context.ConnectionAborted);
+        });
 
-    internal void Attach(SubscriptionLifecycle lifecycle, IServerEvents serverEvents)
+    internal void Attach(SubscriptionLifecycle lifecycle, IServerEvents serverEvents, IServiceProvider services)
     {
         _lifecycle = lifecycle;
         _serverEvents = serverEvents;
+        _services = services;
     }
+
+    private ChannelCaller Caller() => new(Context.User ?? new System.Security.Claims.ClaimsPrincipal(), Context.GetHttpContext(), Services);
 
     private InvalidOperationException NotRegistered() => new(
         $"Hub {GetType().Name} derives from {nameof(ServerEventsHubBase)} but was not registered with services.AddServerEvents<{GetType().Name}>().");

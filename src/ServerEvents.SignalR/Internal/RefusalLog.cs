@@ -19,6 +19,7 @@ internal sealed partial class RefusalLog(ILogger<RefusalLog> logger, TimeProvide
     public const string StreamsPerUser = "streams_per_user";
     public const string NotAuthenticated = "not_authenticated";
     public const string ChannelDenied = "channel_denied";
+    public const string RefusedByApp = "refused_by_app";
 
     public const int MaxValueLength = 64;
     public const int PerWindow = 20;

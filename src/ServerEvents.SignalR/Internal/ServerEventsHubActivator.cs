@@ -24,7 +24,7 @@ internal sealed class ServerEventsHubActivator<THub>(IServiceProvider services, 
         }
         if (hub is ServerEventsHubBase serverEventsHub)
         {
-            serverEventsHub.Attach(lifecycle, serverEvents);
+            serverEventsHub.Attach(lifecycle, serverEvents, services);
         }
         return hub;
     }

@@ -30,6 +30,9 @@ internal sealed class ServerEventsOptionsValidator : IValidateOptions<ServerEven
         Require(options.SilentConnectionTimeout is null || options.SilentConnectionTimeout > TimeSpan.Zero,
             $"SilentConnectionTimeout must be positive or null (is {options.SilentConnectionTimeout}).");
         Require(options.JsonSerializerOptions is not null, "JsonSerializerOptions must be set.");
+        Require(options.Events is not null, "Events must be set.");
+        Require(options.EventsType is null || typeof(SubscriptionEvents).IsAssignableFrom(options.EventsType),
+            $"EventsType {options.EventsType?.Name} must derive from SubscriptionEvents.");
         try
         {
             options.ChannelNames.PatternRegex();

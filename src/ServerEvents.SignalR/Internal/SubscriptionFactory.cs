@@ -57,7 +57,13 @@ internal sealed class SubscriptionFactory(
         return distinct;
     }
 
-    public async Task<SubscriptionInfo> CreateAsync(string subscriptionId, HttpContext http, IReadOnlyList<string> channels, CancellationToken cancellationToken)
+    /// <summary>Builds the subscription of a new connection.</summary>
+    /// <param name="subscriptionId">The connection id.</param>
+    /// <param name="userIdentifier">The user id SignalR's <c>IUserIdProvider</c> gave the connection.</param>
+    /// <param name="http">The connection's request.</param>
+    /// <param name="channels">Validated channels.</param>
+    /// <param name="cancellationToken">Cancels it.</param>
+    public async Task<SubscriptionInfo> CreateAsync(string subscriptionId, string? userIdentifier, HttpContext http, IReadOnlyList<string> channels, CancellationToken cancellationToken)
     {
         var now = time.GetUtcNow();
         var user = http.User;
@@ -67,7 +73,7 @@ internal sealed class SubscriptionFactory(
         if (authenticated)
         {
             userName = user.Identity!.Name;
-            userId = UserIdOf(user)
+            userId = userIdentifier ?? UserIds.Fallback(user)
                 ?? throw new ArgumentException("The authenticated user has neither a name identifier nor a name.");
             displayName = DisplayNameOf(user, userName ?? userId);
         }
@@ -104,10 +110,6 @@ internal sealed class SubscriptionFactory(
         }
         return info;
     }
-
-    /// <summary>The user id of an authenticated user: name identifier, else <c>sub</c>, else the name.</summary>
-    public static string? UserIdOf(ClaimsPrincipal user) =>
-        user.FindFirstValue(ClaimTypes.NameIdentifier) ?? user.FindFirstValue("sub") ?? user.Identity?.Name;
 
     // Like ServiceStack: the user name unless it is an e-mail address or a number, then a name claim.
     private static string DisplayNameOf(ClaimsPrincipal user, string fallback)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Claims;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.SignalR;
@@ -22,8 +23,12 @@ internal sealed class SubscriptionLifecycle(
     SubscriptionFactory factory,
     TimeProvider time,
     ServerEventsMetrics metrics,
+    ServerEventsHooks hooks,
     ILogger<SubscriptionLifecycle> logger)
 {
+    // Where a hub connection keeps its subscription as registered, for the hooks that run when it ends.
+    private static readonly object SubscriptionKey = new();
+
     /// <summary>Sent to a resuming client whose last event id is older than the kept history.</summary>
     public const string ResetSelector = ResetNotice.Selector;
 
@@ -39,42 +44,65 @@ internal sealed class SubscriptionLifecycle(
     public long TotalUnsubscriptions => Interlocked.Read(ref _totalUnsubscriptions);
 
     /// <summary>Turns a new hub connection into a subscription; throws <see cref="HubException"/> to refuse it.</summary>
-    public async Task ConnectAsync(HubCallerContext context)
+    /// <param name="context">The connection.</param>
+    /// <param name="services">The connection's scope, for the app's hooks.</param>
+    public async Task ConnectAsync(HubCallerContext context, IServiceProvider services)
     {
         var http = context.GetHttpContext()
             ?? throw new HubException("Server Events subscriptions need an HTTP request.");
         var cancellationToken = context.ConnectionAborted;
-        SubscriptionInfo info;
-        long? lastEventId;
+        SubscriptionInfo? info = null;
         try
         {
-            var channels = factory.ChannelsFromQuery(http.Request.Query);
-            lastEventId = LastEventId(http);
-            info = await factory.CreateAsync(context.ConnectionId, http, channels, cancellationToken);
+            await hooks.RunAsync(services, (events, sp) => events.InitAsync(new SubscriptionInitContext(http, sp, cancellationToken)));
+            long? lastEventId;
+            try
+            {
+                var channels = factory.ChannelsFromQuery(http.Request.Query);
+                lastEventId = LastEventId(http);
+                info = await factory.CreateAsync(context.ConnectionId, context.UserIdentifier, http, channels, cancellationToken);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new HubException(ex.Message);
+            }
+            if (_options.LimitToAuthenticatedUsers && !info.IsAuthenticated)
+            {
+                metrics.Refused(RefusalLog.NotAuthenticated);
+                throw new HubException("Not authenticated: this server accepts subscriptions from authenticated users only.");
+            }
+            var created = info;
+            await hooks.RunAsync(services, (events, sp) => events.CreatedAsync(new SubscriptionContext(created, http, sp, cancellationToken)));
+            try
+            {
+                // After the hook, which may have changed the channels: the rules and limits hold for what it left.
+                info.Channels = info.Channels.Count == 0 ? ["*"] : factory.Validate(info.Channels);
+                await AuthorizeAsync(info.Channels, ChannelAccess.Join, info, new ChannelCaller(context.User ?? http.User, http, services), cancellationToken);
+            }
+            catch (ArgumentException ex)
+            {
+                throw new HubException(ex.Message);
+            }
+            catch (ChannelAccessDeniedException ex)
+            {
+                metrics.Refused(RefusalLog.ChannelDenied);
+                throw new HubException(ex.Message);
+            }
+            context.Items[SubscriptionKey] = info;
+            await RegisterAsync(info, lastEventId, () => local.Add(context), http, services, cancellationToken);
         }
-        catch (ArgumentException ex)
+        catch (SubscriptionRefusedException ex)
         {
+            metrics.Refused(RefusalLog.RefusedByApp);
             throw new HubException(ex.Message);
         }
-        if (_options.LimitToAuthenticatedUsers && !info.IsAuthenticated)
+        catch (Exception ex) when (ex is not HubException and not OperationCanceledException)
         {
-            metrics.Refused(RefusalLog.NotAuthenticated);
-            throw new HubException("Not authenticated: this server accepts subscriptions from authenticated users only.");
+            var failed = info;
+            await hooks.RunLoggedAsync(nameof(SubscriptionEvents.OnError), services,
+                (events, sp) => events.ErrorAsync(new SubscriptionErrorContext(failed, ex, sp, CancellationToken.None)));
+            throw;
         }
-        if (_options.OnCreated is { } onCreated)
-        {
-            await onCreated(info, http);
-        }
-        try
-        {
-            await AuthorizeAsync(info, info.Channels);
-        }
-        catch (ChannelAccessDeniedException ex)
-        {
-            metrics.Refused(RefusalLog.ChannelDenied);
-            throw new HubException(ex.Message);
-        }
-        await RegisterAsync(info, lastEventId, () => local.Add(context), cancellationToken);
     }
 
     /// <summary>
@@ -96,17 +124,39 @@ internal sealed class SubscriptionLifecycle(
             : throw new ArgumentException($"lastEventId must be an event id (a non-negative integer), not '{RefusalLog.Truncate(value)}'.");
     }
 
-    /// <summary>Removes a hub connection's subscription after it disconnected (no-op if already removed).</summary>
-    public async Task DisconnectAsync(string connectionId)
+    /// <summary>
+    /// Removes a hub connection's subscription after it disconnected (if not already removed), then runs the app's
+    /// connection-end hooks: <c>OnError</c> when it ended with an error, and <c>OnDispose</c>.
+    /// </summary>
+    /// <param name="context">The connection.</param>
+    /// <param name="exception">Why it ended, if by an error.</param>
+    /// <param name="services">The connection's scope, for the app's hooks.</param>
+    public async Task DisconnectAsync(HubCallerContext context, Exception? exception, IServiceProvider services)
     {
-        local.Remove(connectionId);
-        await RemoveAsync(connectionId, CancellationToken.None);
+        local.Remove(context.ConnectionId);
+        var removed = await RemoveAsync(context.ConnectionId, services, CancellationToken.None);
+        // Removed now, or before by an unregister (which closed this connection): the hooks still run, once, here.
+        if ((removed ?? context.Items[SubscriptionKey] as SubscriptionInfo) is not { } info)
+        {
+            return;
+        }
+        var http = context.GetHttpContext();
+        if (exception is not null)
+        {
+            await hooks.RunLoggedAsync(nameof(SubscriptionEvents.OnError), services,
+                (events, sp) => events.ErrorAsync(new SubscriptionErrorContext(info, exception, sp, CancellationToken.None)));
+        }
+        await hooks.RunLoggedAsync(nameof(SubscriptionEvents.OnDispose), services,
+            (events, sp) => events.DisposedAsync(new SubscriptionContext(info, http, sp, CancellationToken.None)));
     }
+
+    /// <summary>The subscription a hub connection registered, as it was then (null before it is registered).</summary>
+    public static SubscriptionInfo? RegisteredOn(HubCallerContext context) => context.Items[SubscriptionKey] as SubscriptionInfo;
 
     /// <summary>Ends a subscription on request: presence first (so exactly one caller wins), then the connection.</summary>
     public async Task<SubscriptionInfo?> UnRegisterAsync(string subscriptionId, CancellationToken cancellationToken)
     {
-        var removed = await RemoveAsync(subscriptionId, cancellationToken);
+        var removed = await RemoveAsync(subscriptionId, null, cancellationToken);
         if (removed is not null)
         {
             await control.CloseAsync(subscriptionId, cancellationToken);
@@ -114,19 +164,22 @@ internal sealed class SubscriptionLifecycle(
         return removed;
     }
 
-    /// <summary>Applies a channel change; <paramref name="authorize"/> runs the app's channel hook (client requests only).</summary>
-    public async Task<SubscriptionInfo> ChangeChannelsAsync(string subscriptionId, IEnumerable<string> add, IEnumerable<string> remove, bool authorize, CancellationToken cancellationToken)
+    /// <summary>
+    /// Applies a channel change. A client's request (<paramref name="caller"/> set) is authorized by the app's channel hook;
+    /// the server's own calls (null) are trusted.
+    /// </summary>
+    public async Task<SubscriptionInfo> ChangeChannelsAsync(string subscriptionId, IEnumerable<string> add, IEnumerable<string> remove, ChannelCaller? caller, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         var toAdd = factory.Validate(add);
         var toRemove = factory.Validate(remove);
         using (await _locks.LockAsync(subscriptionId, cancellationToken))
         {
-            if (authorize && toAdd.Count > 0)
+            if (caller is not null && toAdd.Count > 0)
             {
                 var current = await store.GetAsync(subscriptionId, cancellationToken)
                     ?? throw new SubscriptionNotFoundException(subscriptionId);
-                await AuthorizeAsync(current, toAdd.Except(current.Channels, StringComparer.Ordinal));
+                await AuthorizeAsync(toAdd.Except(current.Channels, StringComparer.Ordinal), ChannelAccess.Join, current, caller, cancellationToken);
             }
             var change = await store.UpdateChannelsAsync(subscriptionId, toAdd, toRemove, _options.MaxChannelsPerSubscription, cancellationToken)
                 ?? throw new SubscriptionNotFoundException(subscriptionId);
@@ -148,10 +201,7 @@ internal sealed class SubscriptionLifecycle(
             {
                 await delivery.RemoveFromGroupAsync(subscriptionId, channel, cancellationToken);
             }
-            if (_options.OnUpdate is { } onUpdate)
-            {
-                await onUpdate(updated);
-            }
+            await hooks.RunAsync(caller?.Services, (events, sp) => events.UpdateAsync(new SubscriptionContext(updated, caller?.Http, sp, cancellationToken)));
             return updated;
         }
     }
@@ -178,7 +228,7 @@ internal sealed class SubscriptionLifecycle(
         await control.CloseAllAsync(cancellationToken);
     }
 
-    private async Task RegisterAsync(SubscriptionInfo info, long? lastEventId, Action attach, CancellationToken cancellationToken)
+    private async Task RegisterAsync(SubscriptionInfo info, long? lastEventId, Action attach, HttpContext http, IServiceProvider services, CancellationToken cancellationToken)
     {
         var id = info.SubscriptionId;
         var connect = info.ToMeta();
@@ -189,10 +239,7 @@ internal sealed class SubscriptionLifecycle(
         {
             connect[key] = value;
         }
-        if (_options.OnConnect is { } onConnect)
-        {
-            await onConnect(info, connect);
-        }
+        await hooks.RunAsync(services, (events, sp) => events.ConnectAsync(new SubscriptionConnectContext(info, connect, http, sp, cancellationToken)));
 
         attach();
         var added = false;
@@ -230,10 +277,7 @@ internal sealed class SubscriptionLifecycle(
         // OnDisconnectedAsync for a connection whose OnConnectedAsync threw.
         try
         {
-            if (_options.OnSubscribe is { } onSubscribe)
-            {
-                await onSubscribe(info);
-            }
+            await hooks.RunAsync(services, (events, sp) => events.SubscribeAsync(new SubscriptionContext(info, http, sp, CancellationToken.None)));
             if (_options.NotifyChannelOfSubscriptions)
             {
                 var meta = Json(info.ToMeta());
@@ -246,12 +290,12 @@ internal sealed class SubscriptionLifecycle(
         catch
         {
             local.Remove(id);
-            await RemoveAsync(id, CancellationToken.None);
+            await RemoveAsync(id, services, CancellationToken.None);
             throw;
         }
     }
 
-    private async Task<SubscriptionInfo?> RemoveAsync(string subscriptionId, CancellationToken cancellationToken)
+    private async Task<SubscriptionInfo?> RemoveAsync(string subscriptionId, IServiceProvider? services, CancellationToken cancellationToken)
     {
         var removed = await store.RemoveAsync(subscriptionId, cancellationToken);
         if (removed is null)
@@ -273,24 +317,24 @@ internal sealed class SubscriptionLifecycle(
                 await delivery.ToChannelAsync(channel, "cmd.onLeave", meta, cancellationToken);
             }
         }
-        if (_options.OnUnsubscribe is { } onUnsubscribe)
-        {
-            await onUnsubscribe(removed);
-        }
+        await hooks.RunLoggedAsync(nameof(SubscriptionEvents.OnUnsubscribe), services,
+            (events, sp) => events.UnsubscribeAsync(new SubscriptionContext(removed, null, sp, cancellationToken)));
         return removed;
     }
 
-    private async Task AuthorizeAsync(SubscriptionInfo info, IEnumerable<string> channels)
+    /// <summary>
+    /// Asks the app's channel hook about each channel (a null channel: every channel, for a list of everyone); throws
+    /// <see cref="ChannelAccessDeniedException"/> for the first one refused.
+    /// </summary>
+    public async Task AuthorizeAsync(IEnumerable<string?> channels, ChannelAccess access, SubscriptionInfo? subscription, ChannelCaller caller, CancellationToken cancellationToken)
     {
-        if (_options.AuthorizeChannel is not { } authorize)
-        {
-            return;
-        }
         foreach (var channel in channels)
         {
-            if (!await authorize(info, channel))
+            var allowed = await hooks.RunAsync(caller.Services, (events, sp) =>
+                events.AuthorizeChannelAsync(new ChannelAuthorizationContext(channel, access, subscription, caller.Http, caller.User, sp, cancellationToken)));
+            if (!allowed)
             {
-                throw new ChannelAccessDeniedException(channel);
+                throw new ChannelAccessDeniedException(channel, access);
             }
         }
     }
@@ -301,3 +345,6 @@ internal sealed class SubscriptionLifecycle(
     private static string Json(Dictionary<string, string> values) =>
         JsonSerializer.Serialize(values, ServerEventsJson.Default.DictionaryStringString);
 }
+
+/// <summary>Who asks for a channel change or list: the user, their request and their services.</summary>
+internal sealed record ChannelCaller(ClaimsPrincipal User, HttpContext? Http, IServiceProvider Services);

@@ -25,6 +25,7 @@ internal sealed class SseStreamEndpoint(
     ConnectionsPerAddress perAddress,
     RefusalLog refusals,
     ServerEventsMetrics metrics,
+    UserIds userIds,
     TimeProvider time)
 {
     // How long a closed stream's request may wait for the hub side and the pump to finish.
@@ -129,7 +130,7 @@ internal sealed class SseStreamEndpoint(
         {
             return null;
         }
-        var user = http.User.Identity?.IsAuthenticated == true ? SubscriptionFactory.UserIdOf(http.User) : null;
+        var user = userIds.Of(http.User);
         var session = user is null ? _options.SessionIdOf(http) : null;
         if (user is null && session is null)
         {

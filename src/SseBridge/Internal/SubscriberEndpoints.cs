@@ -17,6 +17,7 @@ internal sealed class SubscriberEndpoints(
     SubscriptionLifecycle lifecycle,
     IOptions<ServerEventsOptions> serverEventsOptions,
     IOptions<SseBridgeOptions> bridgeOptions,
+    UserIds userIds,
     RefusalLog refusals)
 {
     private readonly ServerEventsOptions _options = serverEventsOptions.Value;
@@ -67,10 +68,6 @@ internal sealed class SubscriberEndpoints(
     /// </summary>
     public Task GetSubscribersAsync(HttpContext http) => GuardAsync(http, async request =>
     {
-        if (_bridge.AuthorizeSubscriberList is { } authorize && !await authorize(http))
-        {
-            throw new BadRequestException(StatusCodes.Status403Forbidden, "Listing subscribers is not allowed for this caller.");
-        }
         using (var lease = _listLimiter.AttemptAcquire(http))
         {
             if (!lease.IsAcquired)
@@ -82,6 +79,15 @@ internal sealed class SubscriberEndpoints(
             }
         }
         var channels = request.List("channels").Concat(request.List("channel")).ToList();
+        try
+        {
+            string?[] listed = channels.Count == 0 ? [null] : [.. channels];
+            await lifecycle.AuthorizeAsync(listed, ChannelAccess.List, null, new ChannelCaller(http.User, http, http.RequestServices), http.RequestAborted);
+        }
+        catch (ChannelAccessDeniedException ex)
+        {
+            throw new BadRequestException(StatusCodes.Status403Forbidden, ex.Message);
+        }
         // No channel lists everyone, as ServiceStack's endpoint does.
         var details = channels.Count == 0
             ? await serverEvents.GetAllSubscriptionsDetailsAsync(http.RequestAborted)
@@ -93,7 +99,7 @@ internal sealed class SubscriberEndpoints(
     public Task UpdateSubscriberAsync(HttpContext http) => GuardAsync(http, async request =>
     {
         var info = await OwnSubscriptionAsync(http, request);
-        await lifecycle.ChangeChannelsAsync(info.SubscriptionId, request.List("subscribeChannels"), request.List("unsubscribeChannels"), authorize: true, http.RequestAborted);
+        await lifecycle.ChangeChannelsAsync(info.SubscriptionId, request.List("subscribeChannels"), request.List("unsubscribeChannels"), new ChannelCaller(http.User, http, http.RequestServices), http.RequestAborted);
         await JsonAsync(http.Response, StatusCodes.Status200OK, new Dictionary<string, string>());
     });
 
@@ -124,7 +130,7 @@ internal sealed class SubscriberEndpoints(
             return "Invalid User Address";
         }
         if (_bridge.ValidateUser && info.IsAuthenticated
-            && (http.User.Identity?.IsAuthenticated != true || SubscriptionFactory.UserIdOf(http.User) != info.UserId))
+            && (http.User.Identity?.IsAuthenticated != true || userIds.Of(http.User) != info.UserId))
         {
             return "The subscription belongs to another user.";
         }

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 
 namespace ServerEvents.Tests.Fixtures;
 
-/// <summary>Authenticates a request from the <c>X-Test-User: id;name</c> header (absent = anonymous).</summary>
+/// <summary>Authenticates a request from the <c>X-Test-User: id;name</c> header (absent = anonymous); the e-mail claim is <c>id@example.org</c>.</summary>
 public sealed class TestAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -21,7 +21,8 @@ public sealed class TestAuthHandler(IOptionsMonitor<AuthenticationSchemeOptions>
             return Task.FromResult(AuthenticateResult.NoResult());
         }
         var parts = value.Split(';');
-        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, parts[0]) };
+        // An e-mail claim too, for apps (and tests) that identify users by it through their own IUserIdProvider.
+        var claims = new List<Claim> { new(ClaimTypes.NameIdentifier, parts[0]), new(ClaimTypes.Email, parts[0] + "@example.org") };
         if (parts.Length > 1)
         {
             claims.Add(new Claim(ClaimTypes.Name, parts[1]));

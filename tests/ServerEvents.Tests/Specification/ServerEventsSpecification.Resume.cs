@@ -120,7 +120,7 @@ public abstract partial class ServerEventsSpecification
         // The OnConnect hook runs after the transport connected and before the subscription joins anything.
         TestCluster? started = null;
         var notifyOnConnect = 0;
-        await using var cluster = await StartAsync(o => o.OnConnect = async (_, _) =>
+        await using var cluster = await StartAsync(o => o.Events.OnConnect = async _ =>
         {
             if (Interlocked.Exchange(ref notifyOnConnect, 0) == 1)
             {

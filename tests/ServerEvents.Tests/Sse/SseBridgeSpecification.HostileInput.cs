@@ -122,11 +122,9 @@ public abstract partial class SseBridgeSpecification
     [Fact]
     public async Task Listing_subscribers_can_be_authorized_and_is_capped()
     {
-        await using var cluster = await StartAsync(bridge: b =>
-        {
-            b.AuthorizeSubscriberList = http => ValueTask.FromResult(http.User.Identity?.IsAuthenticated == true);
-            b.MaxSubscribersListed = 2;
-        });
+        await using var cluster = await StartAsync(
+            o => o.Events.AuthorizeChannel = c => Task.FromResult(c.Access == ChannelAccess.Join || c.User.Identity?.IsAuthenticated == true),
+            bridge: b => b.MaxSubscribersListed = 2);
         await using var a = await SseTestClient.ConnectAsync(cluster[0].BaseUri, user: "u1;alice");
         await using var b = await SseTestClient.ConnectAsync(cluster[1].BaseUri, user: "u2;bob");
         await using var c = await SseTestClient.ConnectAsync(cluster[2 % cluster.Count].BaseUri, user: "u3;carol");

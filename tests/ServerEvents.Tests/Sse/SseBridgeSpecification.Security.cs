@@ -11,10 +11,10 @@ public abstract partial class SseBridgeSpecification
     [Fact]
     public async Task Nothing_a_client_or_app_sends_can_add_a_line_or_an_event_to_the_stream()
     {
-        await using var cluster = await StartAsync(o => o.OnCreated = (info, _) =>
+        await using var cluster = await StartAsync(o => o.Events.OnCreated = c =>
         {
-            info.Meta["bio"] = "line1\n\ndata: cmd.evil {}\n\nid: 999";
-            return ValueTask.CompletedTask;
+            c.Subscription.Meta["bio"] = "line1\n\ndata: cmd.evil {}\n\nid: 999";
+            return Task.CompletedTask;
         });
         await using var sse = await SseTestClient.ConnectAsync(cluster[0].BaseUri, "channels=home");
         var api = cluster.Api(1);
@@ -120,7 +120,7 @@ public abstract partial class SseBridgeSpecification
     [Fact]
     public async Task A_refused_subscription_gets_403_with_the_reason_and_leaves_nothing()
     {
-        await using var cluster = await StartAsync(o => o.AuthorizeChannel = (_, channel) => ValueTask.FromResult(channel != "admin"));
+        await using var cluster = await StartAsync(o => o.Events.AuthorizeChannel = c => Task.FromResult(c.Channel != "admin"));
         var refused = await SseTestClient.OpenAsync(cluster[0].BaseUri, "channels=home,admin");
         Assert.Equal(HttpStatusCode.Forbidden, refused.Response.StatusCode);
         Assert.Contains("admin", await refused.Response.Content.ReadAsStringAsync());

@@ -303,6 +303,7 @@ public abstract partial class SseBridgeSpecification
         await using var cluster = await StartAsync(o =>
         {
             o.IdleTimeout = TimeSpan.FromMilliseconds(1500);
+            o.HeartbeatInterval = TimeSpan.FromMilliseconds(500);
             o.HouseKeepingInterval = TimeSpan.FromMilliseconds(200);
         });
         var watcher = await cluster.ConnectAsync(1, "home");
