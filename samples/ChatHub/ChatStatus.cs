@@ -32,9 +32,9 @@ public sealed class ChatStatus : BackgroundService
     private int _buffered;
     private readonly string _serverId;
 
-    public ChatStatus(IMeterFactory meterFactory, ServerIdentity server, ChatSettings settings, IServiceProvider services, ILogger<ChatStatus> logger)
+    public ChatStatus(IMeterFactory meterFactory, IServerEvents serverEvents, ChatSettings settings, IServiceProvider services, ILogger<ChatStatus> logger)
     {
-        _serverId = server.Id;
+        _serverId = serverEvents.ServerId;
         _logger = logger;
         _redis = settings.Redis is null ? null : services.GetRequiredService<IConnectionMultiplexer>();
         _url = $"http://127.0.0.1:{settings.Port}/";

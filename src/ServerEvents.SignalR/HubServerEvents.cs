@@ -22,6 +22,8 @@ internal sealed class HubServerEvents(
 {
     private readonly ChannelNameRules _channelNames = options.Value.ChannelNames;
 
+    public string ServerId => server.Id;
+
     public Task NotifyAllAsync(string? selector, object message, CancellationToken cancellationToken = default)
     {
         var (resolved, json) = payloads.FromObject(selector, message);

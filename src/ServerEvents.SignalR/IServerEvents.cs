@@ -202,6 +202,9 @@ public interface IServerEvents
     /// <param name="cancellationToken">Cancels the reset.</param>
     Task ResetAsync(CancellationToken cancellationToken = default);
 
+    /// <summary>This app server's id among the servers sharing the back-end (as in <see cref="SubscriptionInfo.ServerId"/>).</summary>
+    string ServerId { get; }
+
     /// <summary>Counters of this server plus the cluster-wide subscription count.</summary>
     /// <param name="cancellationToken">Cancels the query.</param>
     Task<ServerEventsStats> GetStatsAsync(CancellationToken cancellationToken = default);

@@ -3,7 +3,7 @@ using System.Globalization;
 namespace ServerEvents;
 
 /// <summary>Identifies this app server among the servers sharing one back-end.</summary>
-public sealed class ServerIdentity
+internal sealed class ServerIdentity
 {
     /// <summary>A new id for this process: machine name, process id and a random suffix.</summary>
     public ServerIdentity()

@@ -1,7 +1,7 @@
 namespace ServerEvents.Presence;
 
 /// <summary>Channel-list arithmetic shared by every store, so each applies the same rules.</summary>
-public static class ChannelLists
+internal static class ChannelLists
 {
     /// <summary>
     /// The channel list after removing <paramref name="remove"/> and then adding <paramref name="add"/>

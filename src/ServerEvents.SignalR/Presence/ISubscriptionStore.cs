@@ -9,7 +9,7 @@ namespace ServerEvents.Presence;
 /// caller through SignalR, so there is one delivery path. Every method is atomic on its own, and all
 /// returned <see cref="SubscriptionInfo"/> objects are snapshots.
 /// </remarks>
-public interface ISubscriptionStore
+internal interface ISubscriptionStore
 {
     /// <summary>Records a new subscription with all its indexes.</summary>
     /// <param name="subscription">The subscription; its id must be new.</param>
@@ -81,7 +81,7 @@ public interface ISubscriptionStore
 }
 
 /// <summary>The secondary indexes of a <see cref="ISubscriptionStore"/>.</summary>
-public enum SubscriptionIndex
+internal enum SubscriptionIndex
 {
     /// <summary>By channel name.</summary>
     Channel,
@@ -99,7 +99,7 @@ public enum SubscriptionIndex
 /// <summary>The outcome of <see cref="ISubscriptionStore.UpdateChannelsAsync"/>.</summary>
 /// <param name="Before">Channels before the change.</param>
 /// <param name="After">The subscription after the change.</param>
-public sealed record ChannelChange(IReadOnlyList<string> Before, SubscriptionInfo After)
+internal sealed record ChannelChange(IReadOnlyList<string> Before, SubscriptionInfo After)
 {
     /// <summary>Channels that were joined by this change.</summary>
     public IEnumerable<string> Joined => After.Channels.Except(Before, StringComparer.Ordinal);

@@ -4,7 +4,7 @@ namespace ServerEvents.Presence;
 /// In-process presence for a single app server: a dictionary by id plus one set per index key, all
 /// guarded by one lock (every operation is a handful of dictionary updates, so contention stays low).
 /// </summary>
-public sealed class MemorySubscriptionStore : ISubscriptionStore
+internal sealed class MemorySubscriptionStore : ISubscriptionStore
 {
     private readonly Lock _gate = new();
     private readonly Dictionary<string, SubscriptionInfo> _byId = new(StringComparer.Ordinal);
