@@ -89,7 +89,6 @@ public sealed partial class DocSnippetTests
     {
         yield return "README.md";
         yield return "src/ServerEvents.SignalR/README.md";
-        yield return "src/SseBridge/README.md";
         foreach (var doc in Directory.GetFiles(RepoPaths.Of("docs"), "*.md").Order(StringComparer.Ordinal))
         {
             yield return "docs/" + Path.GetFileName(doc);

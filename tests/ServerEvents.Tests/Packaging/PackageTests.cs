@@ -82,13 +82,14 @@ public sealed partial class PackageTests(PackedFeed packed, ITestOutputHelper ou
         Assert.Equal("home", message.GetProperty("channel").GetString());
         Assert.Equal("""{"text":"hello from the package"}""", message.GetProperty("json").GetString());
 
-        // The bridge package's own README program builds against the packages too.
-        using (var bridge = ZipFile.OpenRead(Path.Combine(Feed, $"ServerEvents.SseBridge.{_version}.nupkg")))
-        using (var readme = new StreamReader(bridge.GetEntry("README.md")!.Open()))
+        // The package README's SSE program builds against the package too.
+        using (var package = ZipFile.OpenRead(Path.Combine(Feed, $"ServerEvents.SignalR.{_version}.nupkg")))
+        using (var readme = new StreamReader(package.GetEntry("README.md")!.Open()))
         {
-            var program = FirstCSharpBlock().Match(await readme.ReadToEndAsync());
-            Assert.True(program.Success, "no C# block in the bridge package's README");
-            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), program.Groups["code"].Value);
+            var sse = CSharpBlock().Matches(await readme.ReadToEndAsync()).Select(m => m.Groups["code"].Value)
+                .SingleOrDefault(code => code.Contains("AddSseBridge()", StringComparison.Ordinal));
+            Assert.True(sse is not null, "no C# block with AddSseBridge() in the package's README");
+            await File.WriteAllTextAsync(Path.Combine(app, "Program.cs"), sse);
         }
         await RunCheckedAsync("dotnet", ["build", "-c", "Release"], app, TimeSpan.FromMinutes(4));
     }
@@ -126,10 +127,8 @@ public sealed partial class PackageTests(PackedFeed packed, ITestOutputHelper ou
                 Assert.Equal(quickStart, QuickStart(readme.ReadToEnd()));
             }
         }
-        using var bridge = ZipFile.OpenRead(Path.Combine(Feed, $"ServerEvents.SseBridge.{_version}.nupkg"));
-        using var bridgeSpec = new StreamReader(bridge.GetEntry("ServerEvents.SseBridge.nuspec")!.Open());
-        // Exactly that version: the bridge is built against the core's internals.
-        Assert.Contains($"""<dependency id="ServerEvents.SignalR" version="[{_version}]" """, bridgeSpec.ReadToEnd(), StringComparison.Ordinal);
+        // One package: the SSE bridge is inside it (no second package to keep in lockstep).
+        Assert.Equal([$"ServerEvents.SignalR.{_version}.nupkg"], Directory.GetFiles(Feed, "*.nupkg").Select(Path.GetFileName));
     }
 
     /// <summary>The first C# block under the "Quick start" heading.</summary>
@@ -141,7 +140,7 @@ public sealed partial class PackageTests(PackedFeed packed, ITestOutputHelper ou
     }
 
     [GeneratedRegex(@"```csharp\n(?<code>[\s\S]*?)```")]
-    private static partial Regex FirstCSharpBlock();
+    private static partial Regex CSharpBlock();
 
     [GeneratedRegex(@"^#+ Quick start[^\n]*\n(?:(?!^#)[\s\S])*?```csharp\n(?<code>[\s\S]*?)```", RegexOptions.Multiline)]
     private static partial Regex QuickStartBlock();
@@ -166,7 +165,7 @@ public sealed partial class PackageTests(PackedFeed packed, ITestOutputHelper ou
 /// </summary>
 public sealed class PackedFeed : IAsyncLifetime
 {
-    public static readonly string[] PackageIds = ["ServerEvents.SignalR", "ServerEvents.SseBridge"];
+    public static readonly string[] PackageIds = ["ServerEvents.SignalR"];
 
     public string Version { get; } = $"0.0.0-test.{DateTime.UtcNow:yyyyMMddHHmmssfff}";
 
