@@ -152,6 +152,28 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task Under_a_path_base_and_a_route_group_the_sse_urls_keep_both()
+    {
+        await using var server = await AppServer.StartAsync(
+            s => s.AddServerEvents().AddSseBridge(),
+            app =>
+            {
+                app.UsePathBase("/app");
+                app.UseRouting();
+                app.MapGroup("/sse").MapServerEventsSse();
+            });
+        await using var sse = await SseTestClient.ConnectAsync(new Uri(server.BaseUri, "/app/sse/"), "channels=home");
+
+        var root = new Uri(server.BaseUri, "/app/sse").ToString();
+        Assert.Equal($"{root}/event-heartbeat?id={sse.Id}", sse.ConnectInfo["heartbeatUrl"]);
+        Assert.Equal($"{root}/event-unregister?id={sse.Id}", sse.ConnectInfo["unRegisterUrl"]);
+        using var beat = await sse.Http.PostAsync(new Uri(sse.ConnectInfo["heartbeatUrl"]), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, beat.StatusCode);
+        using var unregister = await sse.Http.PostAsync(new Uri(sse.ConnectInfo["unRegisterUrl"]), null).DefaultTimeout();
+        Assert.Equal(HttpStatusCode.OK, unregister.StatusCode);
+    }
+
+    [Fact]
     public async Task AddRedisFromConfiguration_never_falls_back_to_memory_silently()
     {
         var services = new ServiceCollection();
