@@ -16,17 +16,12 @@ internal sealed partial class ServerEventsHooks(IOptions<ServerEventsOptions> op
     public bool HasPublishHook =>
         _options.EventsType is not null || _options.Events.GetType() != typeof(SubscriptionEvents) || _options.Events.OnPublish != SubscriptionEvents.NoPublish;
 
-    public async Task RunAsync(IServiceProvider? services, Func<SubscriptionEvents, IServiceProvider, Task> hook)
-    {
-        if (services is not null || _options.EventsType is null)
+    public Task RunAsync(IServiceProvider? services, Func<SubscriptionEvents, IServiceProvider, Task> hook) =>
+        RunAsync(services, async (events, sp) =>
         {
-            services ??= root;
-            await hook(EventsFrom(services), services);
-            return;
-        }
-        await using var scope = scopes.CreateAsyncScope();
-        await hook(EventsFrom(scope.ServiceProvider), scope.ServiceProvider);
-    }
+            await hook(events, sp);
+            return true;
+        });
 
     public async Task<T> RunAsync<T>(IServiceProvider? services, Func<SubscriptionEvents, IServiceProvider, Task<T>> hook)
     {

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Options;
+using ServerEvents.Internal;
 
 namespace ServerEvents.Sse.Internal;
 
@@ -7,14 +8,7 @@ internal sealed class SseBridgeOptionsValidator : IValidateOptions<SseBridgeOpti
 {
     public ValidateOptionsResult Validate(string? name, SseBridgeOptions options)
     {
-        var failures = new List<string>();
-        void Require(bool condition, string failure)
-        {
-            if (!condition)
-            {
-                failures.Add(failure);
-            }
-        }
+        var failures = new OptionsFailures();
 
         var paths = new (string Name, string? Value)[]
         {
@@ -25,7 +19,7 @@ internal sealed class SseBridgeOptionsValidator : IValidateOptions<SseBridgeOpti
         };
         foreach (var (setting, path) in paths.Where(p => SseBridgeOptions.IsOn(p.Value)))
         {
-            Require(path![0] == '/' && !path.Contains('?', StringComparison.Ordinal) && !path.Contains('{', StringComparison.Ordinal),
+            failures.Require(path![0] == '/' && !path.Contains('?', StringComparison.Ordinal) && !path.Contains('{', StringComparison.Ordinal),
                 $"{setting} '{path}' must be a plain path starting with '/' (or null to turn the endpoint off).");
         }
         foreach (var duplicate in paths.Where(p => SseBridgeOptions.IsOn(p.Value)).GroupBy(p => p.Value, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
@@ -34,14 +28,14 @@ internal sealed class SseBridgeOptionsValidator : IValidateOptions<SseBridgeOpti
         }
         foreach (var prefix in options.ServiceRoutePrefixes)
         {
-            Require(prefix is ['/', ..], $"ServiceRoutePrefixes entry '{prefix}' must start with '/'.");
+            failures.Require(prefix is ['/', ..], $"ServiceRoutePrefixes entry '{prefix}' must start with '/'.");
         }
-        Require(options.MaxRequestBodyBytes > 0, $"MaxRequestBodyBytes must be positive (is {options.MaxRequestBodyBytes}).");
-        Require(options.MaxUnsentBytesPerStream > 0, $"MaxUnsentBytesPerStream must be positive (is {options.MaxUnsentBytesPerStream}).");
-        Require(options.MaxSubscribersListed > 0, $"MaxSubscribersListed must be positive (is {options.MaxSubscribersListed}).");
-        Require(options.MaxStreamsPerUser is null or > 0, $"MaxStreamsPerUser must be positive or null (is {options.MaxStreamsPerUser}).");
-        Require(options.SubscriberListsPerSecond is null or > 0, $"SubscriberListsPerSecond must be positive or null (is {options.SubscriberListsPerSecond}).");
-        Require(options.KeepAliveInterval > TimeSpan.Zero, $"KeepAliveInterval must be positive (is {options.KeepAliveInterval}).");
-        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+        failures.Require(options.MaxRequestBodyBytes > 0, $"MaxRequestBodyBytes must be positive (is {options.MaxRequestBodyBytes}).");
+        failures.Require(options.MaxUnsentBytesPerStream > 0, $"MaxUnsentBytesPerStream must be positive (is {options.MaxUnsentBytesPerStream}).");
+        failures.Require(options.MaxSubscribersListed > 0, $"MaxSubscribersListed must be positive (is {options.MaxSubscribersListed}).");
+        failures.Require(options.MaxStreamsPerUser is null or > 0, $"MaxStreamsPerUser must be positive or null (is {options.MaxStreamsPerUser}).");
+        failures.Require(options.SubscriberListsPerSecond is null or > 0, $"SubscriberListsPerSecond must be positive or null (is {options.SubscriberListsPerSecond}).");
+        failures.Require(options.KeepAliveInterval > TimeSpan.Zero, $"KeepAliveInterval must be positive (is {options.KeepAliveInterval}).");
+        return failures.Result;
     }
 }
