@@ -1,8 +1,8 @@
 using ServerEvents;
 
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddServerEvents(o => o.Events.AuthorizeChannel = c =>   // who may join (or list) which channel
-    Task.FromResult(c.Channel != "admin" || c.User.Identity?.IsAuthenticated == true));
+builder.Services.AddServerEvents(o => o.Events.AuthorizeChannel = c =>   // who may join or list a channel (null: list everyone)
+    Task.FromResult(c.Channel is not ("admin" or null) || c.User.Identity?.IsAuthenticated == true));
 var app = builder.Build();
 app.UseWebSockets();
 app.MapServerEvents("/hub");                        // clients connect to /hub?channels=home,news

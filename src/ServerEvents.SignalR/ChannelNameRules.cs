@@ -58,6 +58,30 @@ public sealed class ChannelNameRules
         }
     }
 
+    /// <summary>
+    /// Validates the channels one call names and returns each once, in order; more than <paramref name="max"/> distinct
+    /// names are refused before any work is done for them.
+    /// </summary>
+    internal List<string> ValidateList(IEnumerable<string> channels, int max, string paramName = "channels")
+    {
+        ArgumentNullException.ThrowIfNull(channels, paramName);
+        var list = new List<string>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var channel in channels)
+        {
+            Validate(channel, paramName);
+            if (seen.Add(channel))
+            {
+                if (list.Count == max)
+                {
+                    throw new ArgumentException($"At most {max} distinct channels may be named in one call.", paramName);
+                }
+                list.Add(channel);
+            }
+        }
+        return list;
+    }
+
     private bool Matches(string channel)
     {
         try

@@ -198,15 +198,20 @@ internal sealed class HubServerEvents(
         _ => NotifyTarget.Session,
     };
 
-    // Counts the notify and, when the app has a publish hook, runs it first: if it throws, nothing is sent.
+    // When the app has a publish hook, runs it first (if it throws, nothing is sent or counted); counts the notify.
     private Task PublishAsync(NotifyTarget target, string metric, string? to, string selector, string? channel, string json, Func<Task> send, CancellationToken cancellationToken)
     {
-        metrics.Notified(metric, json);
-        return hooks.HasPublishHook ? HookThenSendAsync() : send();
+        if (!hooks.HasPublishHook)
+        {
+            metrics.Notified(metric, json);
+            return send();
+        }
+        return HookThenSendAsync();
 
         async Task HookThenSendAsync()
         {
             await hooks.RunAsync(null, (events, services) => events.PublishAsync(new PublishContext(target, to, selector, channel, json, services, cancellationToken)));
+            metrics.Notified(metric, json);
             await send();
         }
     }
@@ -258,26 +263,8 @@ internal sealed class HubServerEvents(
         }
     }
 
-    private List<string> ValidateChannels(IEnumerable<string> channels)
-    {
-        ArgumentNullException.ThrowIfNull(channels);
-        var list = new List<string>();
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var channel in channels)
-        {
-            _channelNames.Validate(channel, nameof(channels));
-            if (seen.Add(channel) && list.Count == IServerEvents.MaxChannelsPerCall)
-            {
-                // Bounded before any work: the Redis scripts take each channel as a key.
-                throw new ArgumentException($"At most {IServerEvents.MaxChannelsPerCall} distinct channels may be named in one call.", nameof(channels));
-            }
-            if (list.Count < seen.Count)
-            {
-                list.Add(channel);
-            }
-        }
-        return list;
-    }
+    // Bounded before any work: the Redis scripts take each channel as a key.
+    private List<string> ValidateChannels(IEnumerable<string> channels) => _channelNames.ValidateList(channels, IServerEvents.MaxChannelsPerCall);
 
     private void ValidateFilter(string? channel)
     {

@@ -101,8 +101,9 @@ public sealed class ServerEventsOptions
     public SubscriptionEvents Events { get; set; } = new();
 
     /// <summary>
-    /// A <see cref="SubscriptionEvents"/> subclass registered in DI, resolved per call instead of <see cref="Events"/> (from the
-    /// hub connection's scope, or a scope of its own), so that hooks can take the app's services — as <c>JwtBearerEvents</c>.
+    /// A <see cref="SubscriptionEvents"/> subclass registered in DI, resolved for each hook call instead of <see cref="Events"/>
+    /// (from the scope of the hub call or request it runs for, or a scope of its own), so that hooks can take the app's
+    /// services — as <c>JwtBearerEvents</c>. Checked at start-up to be registered.
     /// </summary>
     public Type? EventsType { get; set; }
 }

@@ -12,7 +12,7 @@ public abstract class ServerEventsHookContext
         CancellationToken = cancellationToken;
     }
 
-    /// <summary>Services: the connection's scope where the hook runs for a connection, else the app's.</summary>
+    /// <summary>Services: the scope of the hub call or request the hook runs for, or a scope of the hook's own.</summary>
     public IServiceProvider Services { get; }
 
     /// <summary>Cancelled when the request or connection the hook runs for goes away.</summary>
@@ -156,7 +156,10 @@ public sealed class ChannelAuthorizationContext : ServerEventsHookContext
         User = user;
     }
 
-    /// <summary>The channel; null when a client lists the subscribers of every channel.</summary>
+    /// <summary>
+    /// The channel; null when a client lists every subscriber — a list that shows each subscriber's channels, so a rule
+    /// that hides a channel's members must refuse null too.
+    /// </summary>
     public string? Channel { get; }
 
     /// <summary>Join or list.</summary>

@@ -3,9 +3,11 @@ namespace ServerEvents;
 /// <summary>
 /// The app's hooks into Server Events, as ServiceStack's <c>ServerEventsFeature</c> callbacks. Set the delegates on
 /// <see cref="ServerEventsOptions.Events"/>, or derive from this class, override the methods, register the class in DI and
-/// name it in <see cref="ServerEventsOptions.EventsType"/> (it is then resolved per call, from the connection's scope where
-/// there is one, so it may take scoped services). Every hook may throw <see cref="SubscriptionRefusedException"/> where it
-/// runs before a subscription exists, to refuse it with a reason.
+/// name it in <see cref="ServerEventsOptions.EventsType"/>. It is then resolved for each hook call from the scope SignalR
+/// gives that hub call (the connect hooks share <c>OnConnectedAsync</c>'s, the end hooks <c>OnDisconnectedAsync</c>'s),
+/// from a request's scope on the SSE bridge's endpoints, or from a scope of its own — so it may take scoped services.
+/// <see cref="OnInit"/>, <see cref="OnCreated"/> and <see cref="OnConnect"/> may throw <see cref="SubscriptionRefusedException"/>
+/// to refuse the subscription with a reason.
 /// </summary>
 public class SubscriptionEvents
 {
@@ -35,16 +37,17 @@ public class SubscriptionEvents
     public Func<SubscriptionContext, Task> OnDispose { get; set; } = _ => Task.CompletedTask;
 
     /// <summary>
-    /// Runs when a connection ends with an error (a transport failure, a client that could not keep up) or a hook other than
-    /// this one throws while a connection is set up; <see cref="SubscriptionErrorContext.Subscription"/> is null before the
-    /// subscription exists.
+    /// Runs when SignalR ends a connection with an error (its transport failed) or a hook other than this one throws while a
+    /// connection is set up; <see cref="SubscriptionErrorContext.Subscription"/> is null before the subscription exists. A
+    /// client closed for falling behind is not an error here: it is counted (<c>serverevents.slow_client.closes</c>) and gets
+    /// <see cref="OnDispose"/>.
     /// </summary>
     public Func<SubscriptionErrorContext, Task> OnError { get; set; } = _ => Task.CompletedTask;
 
     /// <summary>
     /// Runs once per notify on the server that publishes it, before it is sent (ServiceStack runs its <c>OnPublish</c> per
     /// recipient; here fan-out happens in SignalR and Redis, so the hook sees the event and its target instead). Throwing
-    /// fails the notify: nothing is sent.
+    /// fails the notify: nothing is sent. An events class publishes through this hook only if it overrides <see cref="PublishAsync"/>.
     /// </summary>
     public Func<PublishContext, Task> OnPublish { get; set; } = NoPublish;
 
@@ -54,7 +57,8 @@ public class SubscriptionEvents
     /// <summary>
     /// Decides whether a client may join a channel (at connect and on <c>SubscribeToChannels</c>) or list its subscribers
     /// (the hub's <c>GetChannelSubscribers</c>, the SSE bridge's <c>/event-subscribers</c>); false refuses the request and
-    /// changes nothing. Anyone may do both by default (ServiceStack's behaviour). Server-side calls through
+    /// changes nothing. Listing everyone asks once with a null channel (and shows every subscriber's channels). Anyone may
+    /// do both by default (ServiceStack's behaviour). Server-side calls through
     /// <see cref="IServerEvents"/> are trusted and not checked.
     /// </summary>
     public Func<ChannelAuthorizationContext, Task<bool>> AuthorizeChannel { get; set; } = _ => Task.FromResult(true);

@@ -57,11 +57,12 @@ public abstract class ServerEventsHubBase : Hub
     public virtual Task<IReadOnlyList<Dictionary<string, string>>> GetChannelSubscribers(string[] channels) =>
         AsHubErrors(async () =>
         {
-            string?[] listed = channels is null or [] ? [null] : [.. channels];
-            await Lifecycle.AuthorizeAsync(listed, ChannelAccess.List, SubscriptionLifecycle.RegisteredOn(Context), Caller(), Context.ConnectionAborted);
-            return channels is null or []
+            // The caller as it is now (its channels may have changed since it connected).
+            var caller = await ServerEvents.GetSubscriptionInfoAsync(Context.ConnectionId, Context.ConnectionAborted);
+            var listed = await Lifecycle.AuthorizeListAsync(channels, caller, Caller(), Context.ConnectionAborted);
+            return listed.Count == 0
                 ? await ServerEvents.GetAllSubscriptionsDetailsAsync(Context.ConnectionAborted)
-                : await ServerEvents.GetSubscriptionsDetailsAsync(channels, Context.ConnectionAborted);
+                : await ServerEvents.GetSubscriptionsDetailsAsync(listed, Context.ConnectionAborted);
         });
 
     internal void Attach(SubscriptionLifecycle lifecycle, IServerEvents serverEvents, IServiceProvider services)

@@ -12,9 +12,18 @@ internal sealed partial class ServerEventsHooks(IOptions<ServerEventsOptions> op
 {
     private readonly ServerEventsOptions _options = options.Value;
 
-    /// <summary>Whether a notify has a publish hook to run (checked per notify; false costs nothing).</summary>
-    public bool HasPublishHook =>
-        _options.EventsType is not null || _options.Events.GetType() != typeof(SubscriptionEvents) || _options.Events.OnPublish != SubscriptionEvents.NoPublish;
+    /// <summary>
+    /// Whether a notify has a publish hook to run: a delegate set on <see cref="ServerEventsOptions.Events"/>, or an events
+    /// class that overrides <see cref="SubscriptionEvents.PublishAsync"/>. Decided once, so that without one a notify pays nothing.
+    /// </summary>
+    public bool HasPublishHook => _hasPublishHook ??= _options.EventsType is { } type
+        ? OverridesPublish(type)
+        : OverridesPublish(_options.Events.GetType()) || _options.Events.OnPublish != SubscriptionEvents.NoPublish;
+
+    private bool? _hasPublishHook;
+
+    private static bool OverridesPublish(Type events) =>
+        events.GetMethod(nameof(SubscriptionEvents.PublishAsync), [typeof(PublishContext)])!.DeclaringType != typeof(SubscriptionEvents);
 
     public Task RunAsync(IServiceProvider? services, Func<SubscriptionEvents, IServiceProvider, Task> hook) =>
         RunAsync(services, async (events, sp) =>

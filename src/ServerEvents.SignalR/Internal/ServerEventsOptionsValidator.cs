@@ -1,9 +1,10 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace ServerEvents.Internal;
 
 /// <summary>Checks every invariant of <see cref="ServerEventsOptions"/> at start-up and names each one broken.</summary>
-internal sealed class ServerEventsOptionsValidator : IValidateOptions<ServerEventsOptions>
+internal sealed class ServerEventsOptionsValidator(IServiceProviderIsService registered) : IValidateOptions<ServerEventsOptions>
 {
     public ValidateOptionsResult Validate(string? name, ServerEventsOptions options)
     {
@@ -26,6 +27,8 @@ internal sealed class ServerEventsOptionsValidator : IValidateOptions<ServerEven
         failures.Require(options.Events is not null, "Events must be set.");
         failures.Require(options.EventsType is null || typeof(SubscriptionEvents).IsAssignableFrom(options.EventsType),
             $"EventsType {options.EventsType?.Name} must derive from SubscriptionEvents.");
+        failures.Require(options.EventsType is null || registered.IsService(options.EventsType),
+            $"EventsType {options.EventsType?.Name} is not registered: add services.AddScoped<{options.EventsType?.Name}>() (or AddSingleton).");
         try
         {
             options.ChannelNames.PatternRegex();

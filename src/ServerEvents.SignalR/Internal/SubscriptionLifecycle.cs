@@ -52,6 +52,12 @@ internal sealed class SubscriptionLifecycle(
             ?? throw new HubException("Server Events subscriptions need an HTTP request.");
         var cancellationToken = context.ConnectionAborted;
         SubscriptionInfo? info = null;
+        // Refused before any work (or the app's hooks) is done for it.
+        if (_options.LimitToAuthenticatedUsers && (context.User ?? http.User).Identity?.IsAuthenticated != true)
+        {
+            metrics.Refused(RefusalLog.NotAuthenticated);
+            throw new HubException("Not authenticated: this server accepts subscriptions from authenticated users only.");
+        }
         try
         {
             await hooks.RunAsync(services, (events, sp) => events.InitAsync(new SubscriptionInitContext(http, sp, cancellationToken)));
@@ -65,11 +71,6 @@ internal sealed class SubscriptionLifecycle(
             catch (ArgumentException ex)
             {
                 throw new HubException(ex.Message);
-            }
-            if (_options.LimitToAuthenticatedUsers && !info.IsAuthenticated)
-            {
-                metrics.Refused(RefusalLog.NotAuthenticated);
-                throw new HubException("Not authenticated: this server accepts subscriptions from authenticated users only.");
             }
             var created = info;
             await hooks.RunAsync(services, (events, sp) => events.CreatedAsync(new SubscriptionContext(created, http, sp, cancellationToken)));
@@ -149,9 +150,6 @@ internal sealed class SubscriptionLifecycle(
         await hooks.RunLoggedAsync(nameof(SubscriptionEvents.OnDispose), services,
             (events, sp) => events.DisposedAsync(new SubscriptionContext(info, http, sp, CancellationToken.None)));
     }
-
-    /// <summary>The subscription a hub connection registered, as it was then (null before it is registered).</summary>
-    public static SubscriptionInfo? RegisteredOn(HubCallerContext context) => context.Items[SubscriptionKey] as SubscriptionInfo;
 
     /// <summary>Ends a subscription on request: presence first (so exactly one caller wins), then the connection.</summary>
     public async Task<SubscriptionInfo?> UnRegisterAsync(string subscriptionId, CancellationToken cancellationToken)
@@ -320,6 +318,22 @@ internal sealed class SubscriptionLifecycle(
         await hooks.RunLoggedAsync(nameof(SubscriptionEvents.OnUnsubscribe), services,
             (events, sp) => events.UnsubscribeAsync(new SubscriptionContext(removed, null, sp, cancellationToken)));
         return removed;
+    }
+
+    /// <summary>
+    /// Checks a client's request to list subscribers: the names first (each once, at most
+    /// <see cref="IServerEvents.MaxChannelsPerCall"/>, so a client cannot make the app's hook run without bound), then the
+    /// app's hook for each — or once with a null channel when no channel is named (a list of everyone). Returns the
+    /// channels to list (empty: everyone).
+    /// </summary>
+    /// <exception cref="ArgumentException">A name is invalid, or too many are named.</exception>
+    /// <exception cref="ChannelAccessDeniedException">The app refused one.</exception>
+    public async Task<List<string>> AuthorizeListAsync(IEnumerable<string>? channels, SubscriptionInfo? subscription, ChannelCaller caller, CancellationToken cancellationToken)
+    {
+        var listed = _options.ChannelNames.ValidateList(channels ?? [], IServerEvents.MaxChannelsPerCall);
+        var asked = listed.Count == 0 ? new string?[] { null } : listed.ToArray<string?>();
+        await AuthorizeAsync(asked, ChannelAccess.List, subscription, caller, cancellationToken);
+        return listed;
     }
 
     /// <summary>

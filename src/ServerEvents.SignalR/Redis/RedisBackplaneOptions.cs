@@ -2,9 +2,15 @@ using StackExchange.Redis;
 
 namespace ServerEvents.Redis;
 
-/// <summary>Settings of the Redis back-end (set through <c>AddRedis(…)</c>).</summary>
+/// <summary>
+/// Settings of the Redis back-end, bound from the <c>ServerEvents:RedisBackplane</c> configuration section and set through
+/// <c>AddRedis(…, o =&gt; …)</c>; checked at start-up.
+/// </summary>
 public sealed class RedisBackplaneOptions
 {
+    /// <summary>The configuration section these options are bound from (<c>ServerEvents:RedisBackplane</c>).</summary>
+    public const string ConfigurationSection = "ServerEvents:RedisBackplane";
+
     /// <summary>
     /// Where Redis is and how to connect (StackExchange.Redis's options: endpoints, password, TLS, timeouts, …); set
     /// by <c>AddRedis("host:port,…")</c> or <c>AddRedis(ConfigurationOptions)</c>. Unused when

@@ -6,6 +6,7 @@ using ServerEvents;
 using ServerEvents.Internal;
 using ServerEvents.Redis;
 using ServerEvents.Presence;
+using Microsoft.Extensions.Options;
 using ServerEvents.Redis.Internal;
 using StackExchange.Redis;
 
@@ -112,11 +113,15 @@ public static class RedisServerEventsExtensions
         ArgumentNullException.ThrowIfNull(builder);
         var hub = builder.HubType;
         var services = builder.Services;
-        services.Configure<RedisBackplaneOptions>(o =>
-        {
-            configure(o);
-            o.Prefix ??= RedisBackplaneOptions.DefaultPrefix;
-        });
+        services.AddOptions<RedisBackplaneOptions>()
+            .BindFromConfiguration(RedisBackplaneOptions.ConfigurationSection)
+            .Configure(o =>
+            {
+                configure(o);
+                o.Prefix ??= RedisBackplaneOptions.DefaultPrefix;
+            })
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<RedisBackplaneOptions>, RedisBackplaneOptionsValidator>());
         services.TryAddSingleton<RedisBackplane>();
         services.Replace(ServiceDescriptor.Singleton(typeof(HubLifetimeManager<>).MakeGenericType(hub), typeof(RedisHubLifetimeManager<>).MakeGenericType(hub)));
         services.TryAddSingleton<RedisSubscriptionStore>();

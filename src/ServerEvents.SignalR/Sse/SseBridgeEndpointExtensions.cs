@@ -46,14 +46,21 @@ public static class SseBridgeEndpointExtensions
             group.Map(options.SubscribersPath, subscribers.GetSubscribersAsync);
             group.Map(options.SubscribersPath + "/{id}", subscribers.UpdateSubscriberAsync);
         }
-        foreach (var prefix in options.ServiceRoutePrefixes)
+        // The DTO routes of an endpoint that is turned off stay off too.
+        foreach (var prefix in options.RoutePrefixes)
         {
             var root = prefix.TrimEnd('/');
-            group.Map(root + "/UpdateEventSubscriber", subscribers.UpdateSubscriberAsync);
-            group.Map(root + "/UpdateEventSubscriber/{id}", subscribers.UpdateSubscriberAsync);
-            group.Map(root + "/GetEventSubscribers", subscribers.GetSubscribersAsync);
-            group.Map(root + "/UnRegisterEventSubscriber", subscribers.UnRegisterAsync);
-            group.Map(root + "/UnRegisterEventSubscriber/{id}", subscribers.UnRegisterAsync);
+            if (SseBridgeOptions.IsOn(options.SubscribersPath))
+            {
+                group.Map(root + "/UpdateEventSubscriber", subscribers.UpdateSubscriberAsync);
+                group.Map(root + "/UpdateEventSubscriber/{id}", subscribers.UpdateSubscriberAsync);
+                group.Map(root + "/GetEventSubscribers", subscribers.GetSubscribersAsync);
+            }
+            if (SseBridgeOptions.IsOn(options.UnRegisterPath))
+            {
+                group.Map(root + "/UnRegisterEventSubscriber", subscribers.UnRegisterAsync);
+                group.Map(root + "/UnRegisterEventSubscriber/{id}", subscribers.UnRegisterAsync);
+            }
         }
         return group;
     }

@@ -24,16 +24,21 @@ public sealed class SseBridgeOptions
 
     /// <summary>
     /// Lists subscribers' meta (<c>?channels=</c>); <c>{SubscribersPath}/{id}</c> updates a subscriber's channels. Turned
-    /// off, <c>cmd.onConnect</c> carries no <c>updateSubscriberUrl</c>; the DTO routes are governed by <see cref="ServiceRoutePrefixes"/>.
+    /// off, <c>cmd.onConnect</c> carries no <c>updateSubscriberUrl</c>, and the DTO routes of both are off too.
     /// </summary>
     public string? SubscribersPath { get; set; } = "/event-subscribers";
 
     /// <summary>
     /// Prefixes of ServiceStack's predefined routes, under which the DTO names are served too
     /// (<c>/api/UpdateEventSubscriber</c>, <c>/json/reply/GetEventSubscribers</c>, …), as the real clients call them.
-    /// Clear it to serve none of them.
+    /// Null (the default) serves ServiceStack's two, <c>/api</c> and <c>/json/reply</c>; an empty list serves none. A list
+    /// from configuration replaces the default. A DTO route is served only while the path it stands for is on
+    /// (<see cref="SubscribersPath"/> for the subscriber list and updates, <see cref="UnRegisterPath"/> for unregister).
     /// </summary>
-    public IList<string> ServiceRoutePrefixes { get; } = ["/api", "/json/reply"];
+    public IList<string>? ServiceRoutePrefixes { get; set; }
+
+    /// <summary>The prefixes in force.</summary>
+    internal IEnumerable<string> RoutePrefixes => ServiceRoutePrefixes ?? ["/api", "/json/reply"];
 
     /// <summary>Heartbeat, unregister and channel updates must come from the address that opened the stream (ServiceStack's default).</summary>
     public bool ValidateUserAddress { get; set; } = true;

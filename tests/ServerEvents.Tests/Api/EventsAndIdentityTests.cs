@@ -50,10 +50,20 @@ public sealed class EventsAndIdentityTests
         }
     }
 
-    /// <summary>Identifies users by their e-mail claim, as an app with its own IUserIdProvider does.</summary>
+    /// <summary>Identifies users by their e-mail claim, read from the request as many apps' providers do.</summary>
     public sealed class EmailUserIds : IUserIdProvider
     {
-        public string? GetUserId(HubConnectionContext connection) => connection.User?.FindFirst(ClaimTypes.Email)?.Value;
+        public string? GetUserId(HubConnectionContext connection) => connection.GetHttpContext()?.User.FindFirst(ClaimTypes.Email)?.Value;
+    }
+
+    /// <summary>An events class that publishes.</summary>
+    public sealed class AuditingEvents(ConcurrentQueue<string> log) : SubscriptionEvents
+    {
+        public override Task PublishAsync(PublishContext context)
+        {
+            log.Enqueue("published " + context.Selector);
+            return Task.CompletedTask;
+        }
     }
 
     [Fact]
@@ -83,7 +93,9 @@ public sealed class EventsAndIdentityTests
         await sse.DisposeAsync();
 
         Assert.Single(await server.ServerEvents.GetAllSubscriptionInfosAsync().DefaultTimeout());
-        // Alice's two hooks ran in one scope (the connection's); each connection had its own.
+        // It does not override PublishAsync: notifies do not resolve it.
+        Assert.False(server.Services.GetRequiredService<ServerEvents.Internal.ServerEventsHooks>().HasPublishHook);
+        // Alice's connect hooks ran in one scope (that of SignalR's OnConnectedAsync call); each connection had its own.
         var created = log.First(l => l.StartsWith("created", StringComparison.Ordinal));
         Assert.Contains(created.Replace("created", "subscribed", StringComparison.Ordinal), log);
         Assert.Equal(3, log.Count(l => l.StartsWith("created", StringComparison.Ordinal)));
@@ -138,5 +150,78 @@ public sealed class EventsAndIdentityTests
         // The SSE bridge's owner check asks the same provider: the same user may drive its stream.
         using var heartbeat = await sse.Http.PostAsync(new Uri(sse.ConnectInfo["heartbeatUrl"]), null).DefaultTimeout();
         Assert.Equal(HttpStatusCode.OK, heartbeat.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_events_type_that_publishes_is_asked_per_notify_and_one_not_registered_stops_the_start()
+    {
+        var log = new ConcurrentQueue<string>();
+        await using var server = await AppServer.StartAsync(
+            s =>
+            {
+                s.AddSingleton(log);
+                s.AddScoped<AuditingEvents>();
+                s.AddServerEvents(o => o.EventsType = typeof(AuditingEvents));
+            },
+            app => app.MapServerEvents("/hub"));
+        Assert.True(server.Services.GetRequiredService<ServerEvents.Internal.ServerEventsHooks>().HasPublishHook);
+        await server.ServerEvents.NotifyAllAsync("cmd.one", 1).DefaultTimeout();
+        Assert.Equal(["published cmd.one"], log);
+
+        var missing = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(() =>
+            AppServer.StartAsync(s => s.AddServerEvents(o => o.EventsType = typeof(AuditingEvents)), app => app.MapServerEvents("/hub")));
+        Assert.Contains("EventsType AuditingEvents is not registered: add services.AddScoped<AuditingEvents>() (or AddSingleton).", missing.Failures);
+    }
+
+    [Fact]
+    public async Task Listing_is_authorized_against_the_callers_channels_now_and_names_are_checked_before_the_hook()
+    {
+        var asked = 0;
+        await using var server = await AppServer.StartAsync(
+            s => s.AddServerEvents(o => o.Events.AuthorizeChannel = c =>
+            {
+                if (c.Access == ChannelAccess.Join)
+                {
+                    return Task.FromResult(true);
+                }
+                Interlocked.Increment(ref asked);
+                // List only channels you are in.
+                return Task.FromResult(c.Channel is not null && c.Subscription?.Channels.Contains(c.Channel) == true);
+            }),
+            app => app.MapServerEvents("/hub"));
+        await using var client = await TestClient.ConnectAsync(new Uri(server.BaseUri, "/hub?channels=secret"));
+        await client.Connection.InvokeAsync("UnsubscribeFromChannels", new[] { "secret" }).DefaultTimeout();
+        await client.Connection.InvokeAsync("SubscribeToChannels", new[] { "lobby" }).DefaultTimeout();
+
+        Assert.Single(await client.Connection.InvokeAsync<List<Dictionary<string, string>>>("GetChannelSubscribers", new[] { "lobby" }).DefaultTimeout());
+        await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync<List<Dictionary<string, string>>>("GetChannelSubscribers", new[] { "secret" }).DefaultTimeout());
+
+        asked = 0;
+        var tooMany = Enumerable.Range(0, IServerEvents.MaxChannelsPerCall + 1).Select(i => "c" + i).ToArray();
+        var refused = await Assert.ThrowsAsync<HubException>(() => client.Connection.InvokeAsync<List<Dictionary<string, string>>>("GetChannelSubscribers", tooMany).DefaultTimeout());
+        Assert.Contains($"At most {IServerEvents.MaxChannelsPerCall} distinct channels", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(0, asked);
+    }
+
+    [Fact]
+    public async Task LimitToAuthenticatedUsers_refuses_before_the_apps_hooks_run()
+    {
+        var inits = 0;
+        await using var server = await AppServer.StartAsync(
+            s => s.AddServerEvents(o =>
+            {
+                o.LimitToAuthenticatedUsers = true;
+                o.Events.OnInit = _ =>
+                {
+                    Interlocked.Increment(ref inits);
+                    return Task.CompletedTask;
+                };
+            }),
+            app => app.MapServerEvents("/hub"));
+
+        Assert.Contains("Not authenticated", await TestClient.ConnectRefusedAsync(new Uri(server.BaseUri, "/hub?channels=home")), StringComparison.Ordinal);
+        Assert.Equal(0, inits);
+        await using var user = await TestClient.ConnectAsync(new Uri(server.BaseUri, "/hub?channels=home"), user: "u1;alice");
+        Assert.Equal(1, inits);
     }
 }

@@ -134,7 +134,6 @@ public sealed class RegistrationTests
             {
                 o.HeartbeatPath = null;
                 o.SubscribersPath = null;
-                o.ServiceRoutePrefixes.Clear();
             }),
             app => app.MapServerEventsSse());
         await using var sse = await SseTestClient.ConnectAsync(server.BaseUri, "channels=home");
@@ -142,12 +141,13 @@ public sealed class RegistrationTests
         Assert.False(sse.ConnectInfo.ContainsKey("heartbeatUrl"));
         Assert.False(sse.ConnectInfo.ContainsKey("updateSubscriberUrl"));
         Assert.Equal(new Uri(server.BaseUri, $"/event-unregister?id={sse.Id}").ToString(), sse.ConnectInfo["unRegisterUrl"]);
-        foreach (var path in new[] { $"/event-heartbeat?id={sse.Id}", "/event-subscribers", $"/event-subscribers/{sse.Id}", "/api/GetEventSubscribers" })
+        // Their DTO routes are off with them; unregister's stays.
+        foreach (var path in new[] { $"/event-heartbeat?id={sse.Id}", "/event-subscribers", $"/event-subscribers/{sse.Id}", "/api/GetEventSubscribers", "/json/reply/UpdateEventSubscriber" })
         {
             using var response = await sse.Http.PostAsync(new Uri(server.BaseUri, path), null).DefaultTimeout();
             Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
         }
-        using var unregister = await sse.Http.PostAsync(new Uri(sse.ConnectInfo["unRegisterUrl"]), null).DefaultTimeout();
+        using var unregister = await sse.Http.PostAsync(new Uri(server.BaseUri, $"/api/UnRegisterEventSubscriber?id={sse.Id}"), null).DefaultTimeout();
         Assert.Equal(HttpStatusCode.OK, unregister.StatusCode);
     }
 
@@ -174,6 +174,26 @@ public sealed class RegistrationTests
     }
 
     [Fact]
+    public async Task Route_prefixes_from_configuration_replace_the_default()
+    {
+        await using var server = await StartWithConfigurationAsync(new() { ["ServerEvents:Sse:ServiceRoutePrefixes:0"] = "/api" });
+        using var http = new HttpClient { BaseAddress = server.BaseUri };
+        using (var listed = await http.GetAsync("/api/GetEventSubscribers").DefaultTimeout())
+        {
+            Assert.Equal(HttpStatusCode.OK, listed.StatusCode);
+        }
+        using var gone = await http.GetAsync("/json/reply/GetEventSubscribers").DefaultTimeout();
+        Assert.Equal(HttpStatusCode.NotFound, gone.StatusCode);
+
+        var twice = await Assert.ThrowsAsync<OptionsValidationException>(() => StartWithConfigurationAsync(new()
+        {
+            ["ServerEvents:Sse:ServiceRoutePrefixes:0"] = "/api",
+            ["ServerEvents:Sse:ServiceRoutePrefixes:1"] = "/api/",
+        }));
+        Assert.Contains("ServiceRoutePrefixes names '/api' more than once.", twice.Failures);
+    }
+
+    [Fact]
     public async Task AddRedisFromConfiguration_never_falls_back_to_memory_silently()
     {
         var services = new ServiceCollection();
@@ -195,6 +215,25 @@ public sealed class RegistrationTests
         Assert.Equal(HealthStatus.Healthy, entry.Status);
         Assert.Equal("memory", entry.Data["backend"]);
         Assert.Equal("Memory back-end: this server shares no subscriptions or events with any other.", entry.Description);
+    }
+
+    [Fact]
+    public async Task Redis_settings_bind_from_configuration_and_are_checked_at_start_up()
+    {
+        var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => AppServer.StartAsync(
+            s =>
+            {
+                s.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+                {
+                    ["ServerEvents:RedisBackplane:Prefix"] = "my app",
+                    ["ServerEvents:RedisBackplane:AckTimeout"] = "00:00:00",
+                }).Build());
+                // Never reached: the start stops at the settings, before any connection is tried.
+                s.AddServerEvents().AddRedis("127.0.0.1:1");
+            },
+            app => app.MapServerEvents("/hub")));
+        Assert.Contains("Prefix 'my app' must be non-empty, without whitespace or control characters.", failure.Failures);
+        Assert.Contains("AckTimeout must be positive (is 00:00:00).", failure.Failures);
     }
 
     private static Task<AppServer> StartWithConfigurationAsync(Dictionary<string, string?> settings, Action<ServerEventsOptions>? configure = null) =>

@@ -33,9 +33,15 @@ public sealed partial class DocSnippetTests
         global using Microsoft.Extensions.Logging;
         """;
 
+    // What an app that follows the docs has: the shared frameworks, our package and what it brings (StackExchange.Redis),
+    // and the packages the docs name (OpenTelemetry) — not the test assembly or the test-only packages beside it.
+    private static readonly string[] DocumentedPackages = ["ServerEvents.SignalR", "StackExchange.Redis", "Pipelines.Sockets.Unofficial", "OpenTelemetry"];
+
     private static readonly Lazy<MetadataReference[]> References = new(() =>
         ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
             .Where(path => path.EndsWith(".dll", StringComparison.OrdinalIgnoreCase))
+            .Where(path => path.Contains($"{Path.DirectorySeparatorChar}shared{Path.DirectorySeparatorChar}", StringComparison.Ordinal)
+                || DocumentedPackages.Any(p => Path.GetFileName(path).StartsWith(p, StringComparison.Ordinal)))
             .Select(path => (MetadataReference)MetadataReference.CreateFromFile(path))
             .ToArray());
 
@@ -83,6 +89,9 @@ public sealed partial class DocSnippetTests
         Assert.NotEmpty(Compile("builder.Services.AddServerEvents(o => o.NoSuchOption = 1);"));
         Assert.NotEmpty(Compile("var builder = WebApplication.CreateBuilder(args);\nbuilder.Services.AddServerEvents().AddNothing();"));
         Assert.Empty(Compile("builder.Services.AddServerEvents();\napp.MapServerEvents(\"/hub\");"));
+        // Test-only assemblies are not there for a snippet to lean on.
+        Assert.NotEmpty(Compile("var client = new Microsoft.AspNetCore.SignalR.Client.HubConnectionBuilder();"));
+        Assert.NotEmpty(Compile("var fixture = typeof(ServerEvents.Tests.Fixtures.AppServer);"));
     }
 
     private static IEnumerable<string> DocumentedFiles()

@@ -26,9 +26,13 @@ internal sealed class SseBridgeOptionsValidator : IValidateOptions<SseBridgeOpti
         {
             failures.Add($"{string.Join(" and ", duplicate.Select(p => p.Name))} are both '{duplicate.Key}'.");
         }
-        foreach (var prefix in options.ServiceRoutePrefixes)
+        foreach (var prefix in options.RoutePrefixes)
         {
             failures.Require(prefix is ['/', ..], $"ServiceRoutePrefixes entry '{prefix}' must start with '/'.");
+        }
+        foreach (var duplicate in options.RoutePrefixes.GroupBy(p => p.TrimEnd('/'), StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1))
+        {
+            failures.Add($"ServiceRoutePrefixes names '{duplicate.Key}' more than once.");
         }
         failures.Require(options.MaxRequestBodyBytes > 0, $"MaxRequestBodyBytes must be positive (is {options.MaxRequestBodyBytes}).");
         failures.Require(options.MaxUnsentBytesPerStream > 0, $"MaxUnsentBytesPerStream must be positive (is {options.MaxUnsentBytesPerStream}).");

@@ -130,7 +130,7 @@ internal sealed class SseStreamEndpoint(
         {
             return null;
         }
-        var user = userIds.Of(http.User);
+        var user = userIds.Of(http);
         var session = user is null ? _options.SessionIdOf(http) : null;
         if (user is null && session is null)
         {
@@ -149,7 +149,7 @@ internal sealed class SseStreamEndpoint(
         var request = http.Request;
         // Where the endpoints are mapped, from the stream's own URL: a path base, and a route group
         // (app.MapGroup("/sse").MapServerEventsSse()) whose prefix is in the path before the stream's own path.
-        var path = request.Path.Value ?? "";
+        var path = (request.Path.Value ?? "").TrimEnd('/');
         var streamPath = _bridge.StreamPath!;
         var group = path.EndsWith(streamPath, StringComparison.OrdinalIgnoreCase) ? path[..^streamPath.Length] : "";
         var root = $"{request.Scheme}://{request.Host}{request.PathBase}{group}";

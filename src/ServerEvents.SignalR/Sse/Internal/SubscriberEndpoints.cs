@@ -78,11 +78,11 @@ internal sealed class SubscriberEndpoints(
                 throw new BadRequestException(StatusCodes.Status429TooManyRequests, "Too many subscriber lists from this address; retry later.");
             }
         }
-        var channels = request.List("channels").Concat(request.List("channel")).ToList();
+        List<string> channels;
         try
         {
-            string?[] listed = channels.Count == 0 ? [null] : [.. channels];
-            await lifecycle.AuthorizeAsync(listed, ChannelAccess.List, null, new ChannelCaller(http.User, http, http.RequestServices), http.RequestAborted);
+            channels = await lifecycle.AuthorizeListAsync(request.List("channels").Concat(request.List("channel")), null,
+                new ChannelCaller(http.User, http, http.RequestServices), http.RequestAborted);
         }
         catch (ChannelAccessDeniedException ex)
         {
@@ -130,7 +130,7 @@ internal sealed class SubscriberEndpoints(
             return "Invalid User Address";
         }
         if (_bridge.ValidateUser && info.IsAuthenticated
-            && (http.User.Identity?.IsAuthenticated != true || userIds.Of(http.User) != info.UserId))
+            && (http.User.Identity?.IsAuthenticated != true || userIds.Of(http) != info.UserId))
         {
             return "The subscription belongs to another user.";
         }
