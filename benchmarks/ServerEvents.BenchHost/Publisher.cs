@@ -11,13 +11,21 @@ namespace ServerEvents.BenchHost;
 internal sealed record PublishRequest(string Kind, string Prefix, int Targets, int Count, double Rate, int Window, int PayloadBytes, string Selector);
 
 /// <summary>
-/// Publishes the benchmark stream through <see cref="IServerEvents"/>, as an app would. Notify k goes to target
-/// k mod Targets and carries that target's sequence number (k div Targets + 1) and the publish time in UTC ticks,
-/// so every subscriber can check loss, duplicates and order and measure end-to-end latency.
+/// Publishes the benchmark stream as an app would — through <see cref="IServerEvents"/>, or, for the peer, a plain
+/// <c>IHubContext</c>. Notify k goes to target k mod Targets and carries that target's sequence number
+/// (k div Targets + 1) and the publish time in UTC ticks, so every subscriber can check loss, duplicates and order and
+/// measure end-to-end latency.
 /// </summary>
 internal static class Publisher
 {
-    public static async Task<object> RunAsync(PublishRequest request, IServerEvents events)
+    /// <summary>Through the Server Events API.</summary>
+    public static Task<object> RunAsync(PublishRequest request, IServerEvents events) =>
+        RunAsync(request, (target, json) => request.Kind == "user"
+            ? events.NotifyUserIdJsonAsync(target, request.Selector, json)
+            : events.NotifyChannelJsonAsync(target, request.Selector, json));
+
+    /// <summary>Through <paramref name="send"/>(target, json).</summary>
+    public static async Task<object> RunAsync(PublishRequest request, Func<string, string, Task> send)
     {
         var targets = Enumerable.Range(0, Math.Max(1, request.Targets)).Select(t => request.Prefix + t.ToString(CultureInfo.InvariantCulture)).ToArray();
         var pad = new string('x', Math.Max(0, request.PayloadBytes));
@@ -43,9 +51,7 @@ internal static class Publisher
         {
             try
             {
-                await (request.Kind == "user"
-                    ? events.NotifyUserIdJsonAsync(target, request.Selector, json)
-                    : events.NotifyChannelJsonAsync(target, request.Selector, json));
+                await send(target, json);
             }
             catch (Exception)
             {

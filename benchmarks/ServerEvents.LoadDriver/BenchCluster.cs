@@ -27,7 +27,7 @@ public sealed class BenchCluster : IAsyncDisposable
 
     public IReadOnlyList<HostProcess> Hosts { get; }
 
-    public static async Task<BenchCluster> StartAsync(string backend, int servers, bool history = true)
+    public static async Task<BenchCluster> StartAsync(string backend, int servers, bool history = true, string transport = "hub")
     {
         RedisDeployment? redis = backend switch
         {
@@ -46,7 +46,12 @@ public sealed class BenchCluster : IAsyncDisposable
                 {
                     args.Add("--history=0");
                 }
-                hosts.Add(await HostProcess.StartAsync(BenchHostDll, "bench host listening on ", args));
+                hosts.Add(transport switch
+                {
+                    "socketio" => await HostProcess.StartProgramAsync("node", [SocketIoServer, .. args], Ready),
+                    "microsoft" => await HostProcess.StartAsync(BenchHostDll, Ready, [.. args, "--peer=microsoft"]),
+                    _ => await HostProcess.StartAsync(BenchHostDll, Ready, args),
+                });
             }
             if (redis is not null)
             {
@@ -140,6 +145,22 @@ public sealed class BenchCluster : IAsyncDisposable
         if (_redis is not null)
         {
             await _redis.DisposeAsync();
+        }
+    }
+
+    private const string Ready = "bench host listening on ";
+
+    /// <summary>benchmarks/socketio-peer/server.mjs, whose npm packages <c>npm ci</c> installed (install-prerequisites.sh does).</summary>
+    private static string SocketIoServer
+    {
+        get
+        {
+            var folder = RepoPaths.Of("benchmarks", "socketio-peer");
+            if (!Directory.Exists(Path.Combine(folder, "node_modules", "socket.io")))
+            {
+                throw new InvalidOperationException($"The Socket.IO peer's npm packages are missing: run npm ci --prefix {folder}");
+            }
+            return Path.Combine(folder, "server.mjs");
         }
     }
 

@@ -47,6 +47,12 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
     /// <summary>A bare SignalR hub without Server Events: the reference for memory per connection; nothing is published.</summary>
     public bool IsReference => Transport == "signalr";
 
+    /// <summary>
+    /// What a team would run instead, measured by the same driver: <c>microsoft</c> (a plain SignalR hub, on Microsoft's
+    /// Redis backplane when the back-end is Redis) or <c>socketio</c> (Socket.IO 4, with @socket.io/redis-adapter on Redis).
+    /// </summary>
+    public bool IsPeer => Transport is "microsoft" or "socketio";
+
     public string RateText => Rate > 0 ? Rate.ToString("0", CultureInfo.InvariantCulture) + "/s" : "max";
 
     public override string ToString() =>
@@ -63,15 +69,19 @@ public sealed record Scenario(string Kind, string Backend, int Servers, string T
         {
             throw new FormatException($"'{p[7]}': the optional eighth field can only be nohistory (servers keep no event history).");
         }
-        if (p.Length is not (7 or 8) || p[1] is not ("memory" or "redis" or "cluster") || p[3] is not ("hub" or "sse" or "signalr")
+        if (p.Length is not (7 or 8) || p[1] is not ("memory" or "redis" or "cluster") || p[3] is not ("hub" or "sse" or "signalr" or "microsoft" or "socketio")
             || !int.TryParse(p[2], CultureInfo.InvariantCulture, out var servers) || servers < 1
             || !int.TryParse(p[4], CultureInfo.InvariantCulture, out var subscribers) || subscribers < 1
             || !int.TryParse(p[5], CultureInfo.InvariantCulture, out var messages) || messages < 1
             || !double.TryParse(p[6], CultureInfo.InvariantCulture, out var rate) || rate < 0)
         {
             throw new FormatException($"'{text}' is not kind,backend,servers,transport,subscribers,messages,rate "
-                + "[,nohistory] (e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis|cluster (a Redis Cluster of 3 masters), transport hub|sse|signalr, rate 0 = max; "
-                + "signalr = a bare SignalR hub, connections and memory only).");
+                + "[,nohistory] (e.g. broadcast,redis,3,hub,300,2000,200; kind broadcast|channels|users, backend memory|redis|cluster (a Redis Cluster of 3 masters), transport hub|sse|signalr|microsoft|socketio, rate 0 = max; "
+                + "signalr = a bare SignalR hub, connections and memory only; microsoft = a plain hub on Microsoft's Redis backplane; socketio = Socket.IO 4 with its Redis adapter).");
+        }
+        if (p[3] is "microsoft" or "socketio" && p[1] == "cluster")
+        {
+            throw new FormatException($"The {p[3]} peer runs on one redis-server (redis) or alone (memory), not on a Redis Cluster.");
         }
         if (p[1] == "memory" && servers != 1)
         {

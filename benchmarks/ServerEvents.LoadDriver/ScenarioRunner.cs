@@ -26,7 +26,7 @@ public static class ScenarioRunner
     public static async Task<Result> RunAsync(Scenario scenario, TextWriter progress, int maxWarmUpRounds = DefaultWarmUpRounds)
     {
         var problems = new List<string>();
-        await using var cluster = await BenchCluster.StartAsync(scenario.Backend, scenario.Servers, scenario.History);
+        await using var cluster = await BenchCluster.StartAsync(scenario.Backend, scenario.Servers, scenario.History, scenario.Transport);
         var subscribers = new List<BenchSubscriber>();
         using var stopKeepAlive = new CancellationTokenSource();
         var keepAlive = Task.CompletedTask;
@@ -169,9 +169,14 @@ public static class ScenarioRunner
         {
             var server = cluster.Hosts[i % cluster.Hosts.Count].BaseUri;
             var tally = new Tally(scenario.PerSubscriber);
-            connected[i - from] = scenario.Transport == "sse"
-                ? await SseSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct)
-                : await HubSubscriber.ConnectAsync(new Uri(server, scenario.IsReference ? "/plain" : "/hub"), scenario.QueryOf(i), tally, ct);
+            connected[i - from] = scenario.Transport switch
+            {
+                "sse" => await SseSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct),
+                "socketio" => await SocketIoSubscriber.ConnectAsync(server, scenario.QueryOf(i), tally, ct),
+                "microsoft" => await HubSubscriber.ConnectAsync(new Uri(server, "/peer"), scenario.QueryOf(i), tally, ct),
+                "signalr" => await HubSubscriber.ConnectAsync(new Uri(server, "/plain"), scenario.QueryOf(i), tally, ct),
+                _ => await HubSubscriber.ConnectAsync(new Uri(server, "/hub"), scenario.QueryOf(i), tally, ct),
+            };
             if (Interlocked.Increment(ref done) % 1000 == 0)
             {
                 progress.WriteLine($"  {from + done}/{scenario.Subscribers} subscribers connected");

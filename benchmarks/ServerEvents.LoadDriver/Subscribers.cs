@@ -22,33 +22,16 @@ public abstract class BenchSubscriber : IAsyncDisposable
     public virtual Task PingAsync() => Task.CompletedTask;
 
     /// <summary>Reads into <paramref name="buffer"/>; 0 when the server ended the stream.</summary>
-    protected abstract ValueTask<int> ReceiveAsync(Memory<byte> buffer);
+    protected virtual ValueTask<int> ReceiveAsync(Memory<byte> buffer) => throw new NotSupportedException();
 
-    protected void StartReading(byte delimiter) => _reading = Task.Run(() => ReadAsync(delimiter));
+    protected void StartReading(byte delimiter) => StartLoop(() => ReadAsync(delimiter));
 
-    private async Task ReadAsync(byte delimiter)
+    /// <summary>Runs <paramref name="loop"/> as the read loop; a connection error ends it and is noted in the tally.</summary>
+    protected void StartLoop(Func<Task> loop) => _reading = Task.Run(async () =>
     {
-        var buffer = new byte[4096];
-        var filled = 0;
         try
         {
-            while (true)
-            {
-                if (filled == buffer.Length)
-                {
-                    Array.Resize(ref buffer, buffer.Length * 2);
-                }
-                var read = await ReceiveAsync(buffer.AsMemory(filled));
-                if (read == 0)
-                {
-                    Tally.Closed ??= "the server ended the stream";
-                    return;
-                }
-                filled += read;
-                var consumed = Frames(buffer.AsSpan(0, filled), delimiter);
-                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                filled -= consumed;
-            }
+            await loop();
         }
         catch (Exception ex) when (ex is OperationCanceledException or IOException or WebSocketException or HttpRequestException)
         {
@@ -56,6 +39,29 @@ public abstract class BenchSubscriber : IAsyncDisposable
             {
                 Tally.Closed ??= ex.Message;
             }
+        }
+    });
+
+    private async Task ReadAsync(byte delimiter)
+    {
+        var buffer = new byte[4096];
+        var filled = 0;
+        while (true)
+        {
+            if (filled == buffer.Length)
+            {
+                Array.Resize(ref buffer, buffer.Length * 2);
+            }
+            var read = await ReceiveAsync(buffer.AsMemory(filled));
+            if (read == 0)
+            {
+                Tally.Closed ??= "the server ended the stream";
+                return;
+            }
+            filled += read;
+            var consumed = Frames(buffer.AsSpan(0, filled), delimiter);
+            buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
+            filled -= consumed;
         }
     }
 
@@ -155,5 +161,86 @@ public sealed class SseSubscriber : BenchSubscriber
     {
         await _stream.DisposeAsync();
         _response.Dispose();
+    }
+}
+
+/// <summary>
+/// A Socket.IO 4 client over a raw WebSocket (Engine.IO protocol 4, no polling upgrade): the open packet, a connect to
+/// the default namespace, then one packet per WebSocket message — events (<c>42[…]</c>) go to the tally, the server's
+/// pings (<c>2</c>) are answered with pongs (<c>3</c>), as socket.io-client does.
+/// </summary>
+public sealed class SocketIoSubscriber : BenchSubscriber
+{
+    private static readonly byte[] ConnectDefaultNamespace = "40"u8.ToArray();
+    private static readonly byte[] Pong = "3"u8.ToArray();
+    private readonly ClientWebSocket _socket;
+    private readonly SemaphoreSlim _sending = new(1, 1);
+
+    private SocketIoSubscriber(ClientWebSocket socket, Tally tally) : base(tally) => _socket = socket;
+
+    public static async Task<BenchSubscriber> ConnectAsync(Uri server, string query, Tally tally, CancellationToken cancellationToken)
+    {
+        var socket = new ClientWebSocket();
+        socket.Options.KeepAliveInterval = TimeSpan.Zero;
+        var uri = new UriBuilder(server) { Scheme = "ws", Path = "/socket.io/", Query = "EIO=4&transport=websocket&" + query }.Uri;
+        await socket.ConnectAsync(uri, cancellationToken);
+        var subscriber = new SocketIoSubscriber(socket, tally);
+        await subscriber.SendAsync(ConnectDefaultNamespace, cancellationToken);
+        subscriber.StartLoop(subscriber.ReadPacketsAsync);
+        return subscriber;
+    }
+
+    private async Task ReadPacketsAsync()
+    {
+        var buffer = new byte[4096];
+        while (true)
+        {
+            var filled = 0;
+            ValueWebSocketReceiveResult result;
+            do
+            {
+                if (filled == buffer.Length)
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                }
+                result = await _socket.ReceiveAsync(buffer.AsMemory(filled), Stopping);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    Tally.Closed ??= "the server ended the stream";
+                    return;
+                }
+                filled += result.Count;
+            }
+            while (!result.EndOfMessage);
+            if (filled == 1 && buffer[0] == (byte)'2')
+            {
+                await SendAsync(Pong, Stopping);
+            }
+            else
+            {
+                Tally.Observe(buffer.AsSpan(0, filled));
+            }
+        }
+    }
+
+    private async Task SendAsync(byte[] packet, CancellationToken cancellationToken)
+    {
+        await _sending.WaitAsync(cancellationToken);
+        try
+        {
+            await _socket.SendAsync(packet, WebSocketMessageType.Text, endOfMessage: true, cancellationToken);
+        }
+        finally
+        {
+            _sending.Release();
+        }
+    }
+
+    protected override ValueTask CloseAsync()
+    {
+        _socket.Abort();
+        _socket.Dispose();
+        _sending.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

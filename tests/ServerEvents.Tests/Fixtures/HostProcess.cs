@@ -22,15 +22,18 @@ public sealed class HostProcess : IAsyncDisposable
         StartAsync(Path.Combine(AppContext.BaseDirectory, "ServerEvents.TestHost.dll"), TestHostReady, args);
 
     /// <summary>Runs <c>dotnet {dll} {args}</c> until a stdout line starts with <paramref name="ready"/> followed by the base URL.</summary>
-    public static async Task<HostProcess> StartAsync(string dll, string ready, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
+    public static Task<HostProcess> StartAsync(string dll, string ready, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null) =>
+        StartProgramAsync("dotnet", [dll, .. args], ready, environment);
+
+    /// <summary>Runs <paramref name="program"/> (node, say) until a stdout line starts with <paramref name="ready"/> followed by the base URL.</summary>
+    public static async Task<HostProcess> StartProgramAsync(string program, IEnumerable<string> args, string ready, IReadOnlyDictionary<string, string>? environment = null)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        start.ArgumentList.Add(dll);
         foreach (var arg in args)
         {
             start.ArgumentList.Add(arg);
@@ -39,7 +42,7 @@ public sealed class HostProcess : IAsyncDisposable
         {
             start.Environment[name] = value;
         }
-        var host = new HostProcess(Process.Start(start) ?? throw new InvalidOperationException("Could not start dotnet."));
+        var host = new HostProcess(Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}."));
         var listening = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         host._process.OutputDataReceived += (_, e) =>
         {
@@ -61,7 +64,7 @@ public sealed class HostProcess : IAsyncDisposable
         {
             var why = first == exited ? $"exited with code {host._process.ExitCode} before it listened" : "did not start within 30 s";
             await host.DisposeAsync();
-            throw new InvalidOperationException($"{dll} {why}. Output:\n{host.Output}");
+            throw new InvalidOperationException($"{program} {string.Join(' ', start.ArgumentList)} {why}. Output:\n{host.Output}");
         }
         host.BaseUri = await listening.Task;
         return host;
