@@ -36,6 +36,9 @@ echo "node $(node --version)"
 # Exactly the locked versions; quiet unless it fails.
 npm ci --prefix tests/e2e-node --no-audit --no-fund --loglevel=error
 echo "npm packages for tests/e2e-node installed"
+# The Socket.IO server the benchmark measures beside ours (benchmarks/socketio-peer), also run at toy size by the tests.
+npm ci --prefix benchmarks/socketio-peer --no-audit --no-fund --loglevel=error
+echo "npm packages for benchmarks/socketio-peer installed"
 
 # The sample's browser tests drive Debian's Chromium through Playwright (never a downloaded browser).
 if ! command -v chromium >/dev/null; then

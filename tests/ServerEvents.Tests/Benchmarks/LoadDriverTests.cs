@@ -41,6 +41,26 @@ public sealed class LoadDriverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_peers_run_through_the_same_driver_and_deliver_exactly_once()
+    {
+        // Microsoft's Redis backplane under a plain hub, and Socket.IO 4 with its Redis adapter and alone.
+        var outcome = await ProcessRunner.RunAsync("dotnet",
+            [Dll, "--run", "broadcast,redis,2,microsoft,10,50,0", "--run", "users,redis,2,socketio,9,27,0", "--run", "channels,memory,1,socketio,20,40,100", "--warm-up-rounds", "1"],
+            TimeSpan.FromMinutes(3));
+        output.WriteLine(outcome.Stdout);
+        output.WriteLine(outcome.Stderr);
+        Assert.Equal(0, outcome.ExitCode);
+        var rows = outcome.Stdout.Split('\n').Where(l => l.StartsWith("| broadcast", StringComparison.Ordinal) || l.StartsWith("| users", StringComparison.Ordinal) || l.StartsWith("| channels", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["microsoft", "socketio", "socketio"], rows.Select(r => r.Split('|', StringSplitOptions.TrimEntries)[4]));
+        foreach (var row in rows)
+        {
+            var cells = row.Split('|', StringSplitOptions.TrimEntries);
+            Assert.Equal(["0", "0", "0"], cells[14..17]); // lost, duplicates, out of order
+            Assert.NotEqual("–", cells[17]); // server CPU per delivery was measured
+        }
+    }
+
+    [Fact]
     public async Task A_malformed_scenario_is_refused_with_the_expected_form()
     {
         var outcome = await ProcessRunner.RunAsync("dotnet", [Dll, "--run", "broadcast,memory,3,hub,10,10,0"], TimeSpan.FromMinutes(1));
