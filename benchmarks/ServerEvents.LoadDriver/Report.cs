@@ -54,7 +54,8 @@ public static class Report
         md.AppendLine();
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---|---|");
-        foreach (var (target, measured, met) in Targets(results))
+        var peers = PeerComparison.Rows(results);
+        foreach (var (target, measured, met) in Targets(results).Concat(PeerComparison.Targets(peers)))
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {measured} | {met} |");
         }
@@ -74,6 +75,13 @@ public static class Report
             foreach (var (_, result) in section)
             {
                 md.AppendLine(ResultTable.Row(result));
+            }
+            if (section.Key == Suites.Peers && peers.Count > 0)
+            {
+                md.AppendLine();
+                md.AppendLine("Ours beside the peers, scenario by scenario (ratios below 1× are better for CPU and latency, above 1× for delivered/s):");
+                md.AppendLine();
+                md.Append(PeerComparison.Table(peers));
             }
             var problems = section.SelectMany(r => r.Result.Problems.Select(p => $"{r.Result.Scenario}: {p}")).ToList();
             foreach (var problem in problems)
@@ -99,7 +107,8 @@ public static class Report
     private static IEnumerable<(string Target, string Measured, string Met)> Targets(IReadOnlyList<(string Section, Result Result)> sections)
     {
         // The history section's runs repeat others with history off; the targets are about the default configuration.
-        var results = sections.Where(r => r.Section != Suites.History).Select(r => r.Result).ToList();
+        // The peers have targets of their own (PeerComparison).
+        var results = sections.Where(r => r.Section != Suites.History && !r.Result.Scenario.IsPeer).Select(r => r.Result).ToList();
         var redis = results.Where(r => r.Scenario.Backend == "redis" && r.RedisCommandsPerNotify is not null && r.Scenario.Kind == "broadcast").ToList();
         if (redis.Count > 0)
         {
@@ -165,8 +174,8 @@ public static class Report
     {
         var results = sections.Select(r => r.Result).ToList();
         var throughput = new SvgChart("Broadcast at max rate", "subscribers", "delivered messages/s", logY: false);
-        string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b"];
-        var maxRate = sections.Where(r => (r.Section is Suites.MaxRate or Suites.Transports || (r.Section is Suites.Cluster && r.Result.Scenario.Backend == "cluster"))
+        string[] colors = ["#1f77b4", "#ff7f0e", "#2ca02c", "#9467bd", "#8c564b", "#d62728", "#7f7f7f"];
+        var maxRate = sections.Where(r => (r.Section is Suites.MaxRate or Suites.Transports or Suites.Peers || (r.Section is Suites.Cluster && r.Result.Scenario.Backend == "cluster"))
                 && r.Result.Scenario is { Rate: 0, History: true, Kind: "broadcast" }).Select(r => r.Result)
             .GroupBy(r => $"{r.Scenario.Backend}, {r.Scenario.Servers} server{(r.Scenario.Servers > 1 ? "s" : "")}, {r.Scenario.Transport}").ToList();
         for (var i = 0; i < maxRate.Count; i++)
@@ -181,6 +190,15 @@ public static class Report
         latency.Add("p90", "#ff7f0e", fixedLoad.Select(r => ((double)r.Scenario.Subscribers, r.P90)));
         latency.Add("p99", "#d62728", fixedLoad.Select(r => ((double)r.Scenario.Subscribers, r.P99)));
         latency.Reference(5, "target p99 5 ms at 300");
+        // The peers at the one size they run at a fixed rate: 200 msg/s to 300 subscribers.
+        foreach (var (peer, color) in new[] { ("microsoft", "#9467bd"), ("socketio", "#8c564b") })
+        {
+            var points = results.Where(r => r.Scenario is { Kind: "broadcast", Backend: "redis", Servers: 3, Rate: > 0 } && r.Scenario.Transport == peer).ToList();
+            if (points.Count > 0)
+            {
+                latency.Add($"p99 {peer}", color, points.Select(r => ((double)r.Scenario.Subscribers, r.P99)));
+            }
+        }
         return SvgChart.Document([throughput, latency], 600, 360);
     }
 

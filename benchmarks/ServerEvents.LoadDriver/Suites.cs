@@ -17,6 +17,7 @@ public static class Suites
     public const string Idle = "Idle connections";
     public const string History = "History on and off";
     public const string Cluster = "Redis Cluster";
+    public const string Peers = "Against the alternatives";
 
     public static IReadOnlyList<SuiteEntry> Quick { get; } =
     [
@@ -29,6 +30,7 @@ public static class Suites
         .. HistoryRuns(300, maxRateMessages: 2000, fixedRateMessages: 1200, runs: 1),
         .. IdleRuns(1500, 20),
         .. ClusterRuns(300, maxRateMessages: 2000, fixedRateMessages: 1200, runs: 1),
+        .. PeerRuns(maxRateMessages: 2000, fixedRateMessages: 1200, targeted: 300, runs: 1),
     ];
 
     public static IReadOnlyList<SuiteEntry> Full { get; } =
@@ -42,6 +44,9 @@ public static class Suites
         .. HistoryRuns(300, maxRateMessages: 5000, fixedRateMessages: 3000, runs: 3),
         .. IdleRuns(10_000, 20),
         .. ClusterRuns(1000, maxRateMessages: 2000, fixedRateMessages: 900, runs: 3),
+        // The full suite's other sections have no SSE run at max rate to 300.
+        new(Peers, new("broadcast", "redis", 3, "sse", 300, 5000, 0), Runs: 3),
+        .. PeerRuns(maxRateMessages: 5000, fixedRateMessages: 3000, targeted: 1000, runs: 3),
     ];
 
     /// <summary>What a reader of each section should know about how its rows were taken.</summary>
@@ -59,6 +64,10 @@ public static class Suites
             + "itself (`XADD` to the target's stream, trimmed by count and age), so it adds commands inside the same round trip, not round trips.",
         [Cluster] = "The same three servers on a local Redis Cluster of three masters (no replicas) instead of one redis-server: every key "
             + "of one prefix shares a hash tag, so the whole event path runs on the one master that holds that slot; Redis CPU is summed over the masters.",
+        [Peers] = "What a team would run instead, through the same driver, scenarios and figures, on the same three servers and one "
+            + "redis-server: `microsoft` is a plain SignalR hub (`Clients.Group(g)` / `Clients.User(u)`) on Microsoft's Redis backplane "
+            + "(`AddStackExchangeRedis`), sending the same envelope; `socketio` is Socket.IO 4.8 on Node with `@socket.io/redis-adapter` 8.3, "
+            + "emitting to rooms. Ours is the hub and SSE rows of the other sections with the same scenario; the ratios are in the table below this one.",
         [Idle] = "Connections measured for memory (live managed heap after full collections, and RSS, between a warm-up batch and all "
             + "connections), then a few notifies at 2/s prove that every connection is live. `signalr` is a bare SignalR hub on the "
             + "same server — no Server Events — as the reference for what SignalR and Kestrel cost per connection.",
@@ -108,6 +117,17 @@ public static class Suites
         new(Cluster, new("broadcast", "cluster", 3, "hub", 300, fixedRateMessages, 200)),
         new(Cluster, new("users", "cluster", 3, "hub", 300, 300 * 50, 0)),
     ];
+
+    // The peers in each scenario whose hub and SSE rows other sections run: broadcast at max rate and at 200 msg/s to 300
+    // subscribers, channels of 10 and user-targeted notifies, all on three servers and one redis-server.
+    private static IEnumerable<SuiteEntry> PeerRuns(int maxRateMessages, int fixedRateMessages, int targeted, int runs) =>
+        new[] { "microsoft", "socketio" }.SelectMany(peer => new SuiteEntry[]
+        {
+            new(Peers, new("broadcast", "redis", 3, peer, 300, maxRateMessages, 0), runs),
+            new(Peers, new("broadcast", "redis", 3, peer, 300, fixedRateMessages, 200)),
+            new(Peers, new("channels", "redis", 3, peer, targeted, targeted / Scenario.ChannelSize * 200, 0)),
+            new(Peers, new("users", "redis", 3, peer, targeted, targeted * 50, 0)),
+        });
 
     private static IEnumerable<SuiteEntry> TargetedRuns(int subscribers) =>
     [
