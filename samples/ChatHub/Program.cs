@@ -8,7 +8,6 @@ using ServerEvents;
 using ServerEvents.Redis;
 using OpenTelemetry.Metrics;
 using StackExchange.Redis;
-using ServerEvents.Sse;
 
 var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = [], ContentRootPath = AppContext.BaseDirectory, WebRootPath = "wwwroot" });
 builder.Configuration.AddEnvironmentVariables("CHATHUB_");
@@ -44,7 +43,8 @@ if (settings.Redis is { } redis)
     ConfigurationOptions redisOptions;
     try
     {
-        redisOptions = ConfigurationOptions.Parse(redis);
+        // The library's own reading of Redis settings: StackExchange.Redis's format or a redis:// URL.
+        redisOptions = RedisBackplaneOptions.ParseConfiguration(redis);
     }
     catch (ArgumentException ex)
     {

@@ -36,6 +36,16 @@ public sealed class RedisBackplaneOptions
     /// <summary>The prefix when none is set: <c>serverevents</c>.</summary>
     public const string DefaultPrefix = "serverevents";
 
+    /// <summary>
+    /// Reads what <c>AddRedis(string)</c> and <c>AddRedisFromConfiguration</c> accept — StackExchange.Redis's configuration
+    /// string (<c>host:port,password=…,ssl=true</c>; several endpoints for a cluster) or a <c>redis://[user:password@]host:port/db</c>
+    /// URL (<c>rediss://</c> for TLS) — so that an app connecting its own multiplexer takes the same settings.
+    /// </summary>
+    /// <param name="configuration">The string.</param>
+    /// <returns>StackExchange.Redis's options.</returns>
+    /// <exception cref="ArgumentException">It names no endpoint, or the URL is malformed (the message never shows the password).</exception>
+    public static ConfigurationOptions ParseConfiguration(string configuration) => Internal.RedisConnectionString.Parse(configuration);
+
     /// <summary>How long a server waits for another server to acknowledge a group change of a connection it owns.</summary>
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
