@@ -98,6 +98,21 @@ public static class ScenarioRunner
             {
                 problems.Add($"{strays} messages reached a subscriber they were not sent to");
             }
+            var expected = (long)count / scenario.Targets * scenario.Subscribers;
+            if (delivered < expected || failures > 0)
+            {
+                // What the servers said is the first clue to a loss (a gap back-filled or reset, a refused notify).
+                problems.Add(string.Create(CultureInfo.InvariantCulture, $"{expected - delivered} deliveries missing, {failures} notifies failed to publish"));
+                for (var h = 0; h < cluster.Hosts.Count; h++)
+                {
+                    var lines = cluster.Hosts[h].Output.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+                    progress.WriteLine($"  server {h} said ({lines.Length} lines, the last 30):");
+                    foreach (var line in lines.TakeLast(30))
+                    {
+                        progress.WriteLine("    " + line);
+                    }
+                }
+            }
             return new Result(scenario,
                 DeliveredPerSecond: delivered / elapsed,
                 P50: Percentile(latencies, 0.50), P90: Percentile(latencies, 0.90), P99: Percentile(latencies, 0.99),
