@@ -27,41 +27,47 @@ internal sealed class HubServerEvents(
     public Task NotifyAllAsync(string? selector, object message, CancellationToken cancellationToken = default)
     {
         var (resolved, json) = payloads.FromObject(selector, message);
-        return PublishAsync(NotifyTarget.All, "all", null, resolved, null, json, () => delivery.ToAllAsync(resolved, json, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.All, "all", null, resolved, null, json),
+            (Api: this, Selector: resolved, Json: json, Token: cancellationToken), static s => s.Api.Delivery.ToAllAsync(s.Selector, s.Json, s.Token), cancellationToken);
     }
 
     public Task NotifyAllJsonAsync(string selector, string json, CancellationToken cancellationToken = default)
     {
         var body = payloads.FromJson(selector, json);
-        return PublishAsync(NotifyTarget.All, "all", null, selector, null, body, () => delivery.ToAllAsync(selector, body, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.All, "all", null, selector, null, body),
+            (Api: this, Selector: selector, Json: body, Token: cancellationToken), static s => s.Api.Delivery.ToAllAsync(s.Selector, s.Json, s.Token), cancellationToken);
     }
 
     public Task NotifyChannelAsync(string channel, string? selector, object message, CancellationToken cancellationToken = default)
     {
         _channelNames.Validate(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
-        return PublishAsync(NotifyTarget.Channel, "channel", channel, resolved, null, json, () => delivery.ToChannelAsync(channel, resolved, json, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.Channel, "channel", channel, resolved, null, json),
+            (Api: this, Channel: channel, Selector: resolved, Json: json, Token: cancellationToken), static s => s.Api.Delivery.ToChannelAsync(s.Channel, s.Selector, s.Json, s.Token), cancellationToken);
     }
 
     public Task NotifyChannelJsonAsync(string channel, string selector, string json, CancellationToken cancellationToken = default)
     {
         _channelNames.Validate(channel);
         var body = payloads.FromJson(selector, json);
-        return PublishAsync(NotifyTarget.Channel, "channel", channel, selector, null, body, () => delivery.ToChannelAsync(channel, selector, body, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.Channel, "channel", channel, selector, null, body),
+            (Api: this, Channel: channel, Selector: selector, Json: body, Token: cancellationToken), static s => s.Api.Delivery.ToChannelAsync(s.Channel, s.Selector, s.Json, s.Token), cancellationToken);
     }
 
     public Task NotifyChannelsAsync(IEnumerable<string> channels, string? selector, object message, CancellationToken cancellationToken = default)
     {
         var targets = ValidateChannels(channels);
         var (resolved, json) = payloads.FromObject(selector, message);
-        return PublishAsync(NotifyTarget.Channel, "channels", string.Join(',', targets), resolved, null, json, () => ToChannelsAsync(targets, resolved, json, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.Channel, "channels", null, resolved, null, json, targets),
+            (Api: this, Channels: targets, Selector: resolved, Json: json, Token: cancellationToken), static s => s.Api.ToChannelsAsync(s.Channels, s.Selector, s.Json, s.Token), cancellationToken);
     }
 
     public Task NotifyChannelsJsonAsync(IEnumerable<string> channels, string selector, string json, CancellationToken cancellationToken = default)
     {
         var targets = ValidateChannels(channels);
         var body = payloads.FromJson(selector, json);
-        return PublishAsync(NotifyTarget.Channel, "channels", string.Join(',', targets), selector, null, body, () => ToChannelsAsync(targets, selector, body, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.Channel, "channels", null, selector, null, body, targets),
+            (Api: this, Channels: targets, Selector: selector, Json: body, Token: cancellationToken), static s => s.Api.ToChannelsAsync(s.Channels, s.Selector, s.Json, s.Token), cancellationToken);
     }
 
     public Task NotifySubscriptionAsync(string subscriptionId, string? selector, object message, string? channel = null, CancellationToken cancellationToken = default)
@@ -69,7 +75,9 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         ValidateFilter(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
-        return PublishAsync(NotifyTarget.Subscription, "subscription", subscriptionId, resolved, channel, json, () => ToSubscriptionAsync(subscriptionId, resolved, json, channel, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.Subscription, "subscription", subscriptionId, resolved, channel, json),
+            (Api: this, Id: subscriptionId, Selector: resolved, Json: json, Channel: channel, Token: cancellationToken),
+            static s => s.Api.ToSubscriptionAsync(s.Id, s.Selector, s.Json, s.Channel, s.Token), cancellationToken);
     }
 
     public Task NotifySubscriptionJsonAsync(string subscriptionId, string selector, string json, string? channel = null, CancellationToken cancellationToken = default)
@@ -77,7 +85,9 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(subscriptionId);
         ValidateFilter(channel);
         var body = payloads.FromJson(selector, json);
-        return PublishAsync(NotifyTarget.Subscription, "subscription", subscriptionId, selector, channel, body, () => ToSubscriptionAsync(subscriptionId, selector, body, channel, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(NotifyTarget.Subscription, "subscription", subscriptionId, selector, channel, body),
+            (Api: this, Id: subscriptionId, Selector: selector, Json: body, Channel: channel, Token: cancellationToken),
+            static s => s.Api.ToSubscriptionAsync(s.Id, s.Selector, s.Json, s.Channel, s.Token), cancellationToken);
     }
 
     public Task NotifyUserIdAsync(string userId, string? selector, object message, string? channel = null, CancellationToken cancellationToken = default) =>
@@ -180,7 +190,9 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(key);
         ValidateFilter(channel);
         var (resolved, json) = payloads.FromObject(selector, message);
-        return PublishAsync(TargetOf(index), TargetName(index), key, resolved, channel, json, () => ToIndexAsync(index, key, resolved, json, channel, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(TargetOf(index), TargetName(index), key, resolved, channel, json),
+            (Api: this, Index: index, Key: key, Selector: resolved, Json: json, Channel: channel, Token: cancellationToken),
+            static s => s.Api.ToIndexAsync(s.Index, s.Key, s.Selector, s.Json, s.Channel, s.Token), cancellationToken);
     }
 
     private Task NotifyIndexJsonAsync(SubscriptionIndex index, string key, string selector, string json, string? channel, CancellationToken cancellationToken)
@@ -188,7 +200,9 @@ internal sealed class HubServerEvents(
         ArgumentException.ThrowIfNullOrEmpty(key);
         ValidateFilter(channel);
         var body = payloads.FromJson(selector, json);
-        return PublishAsync(TargetOf(index), TargetName(index), key, selector, channel, body, () => ToIndexAsync(index, key, selector, body, channel, cancellationToken), cancellationToken);
+        return PublishAsync(new Notice(TargetOf(index), TargetName(index), key, selector, channel, body),
+            (Api: this, Index: index, Key: key, Selector: selector, Json: body, Channel: channel, Token: cancellationToken),
+            static s => s.Api.ToIndexAsync(s.Index, s.Key, s.Selector, s.Json, s.Channel, s.Token), cancellationToken);
     }
 
     private static NotifyTarget TargetOf(SubscriptionIndex index) => index switch
@@ -198,23 +212,31 @@ internal sealed class HubServerEvents(
         _ => NotifyTarget.Session,
     };
 
-    // When the app has a publish hook, runs it first (if it throws, nothing is sent or counted); counts the notify.
-    private Task PublishAsync(NotifyTarget target, string metric, string? to, string selector, string? channel, string json, Func<Task> send, CancellationToken cancellationToken)
+    private EventDelivery Delivery => delivery;
+
+    // When the app has a publish hook, runs it first (if it throws, nothing is sent or counted); counts the notify. The
+    // send is a static lambda over a state tuple, so that a notify without a hook allocates nothing for it.
+    private Task PublishAsync<TState>(Notice notice, TState state, Func<TState, Task> send, CancellationToken cancellationToken)
     {
         if (!hooks.HasPublishHook)
         {
-            metrics.Notified(metric, json);
-            return send();
+            metrics.Notified(notice.Metric, notice.Json);
+            return send(state);
         }
-        return HookThenSendAsync();
-
-        async Task HookThenSendAsync()
-        {
-            await hooks.RunAsync(null, (events, services) => events.PublishAsync(new PublishContext(target, to, selector, channel, json, services, cancellationToken)));
-            metrics.Notified(metric, json);
-            await send();
-        }
+        return HookThenSendAsync(notice, state, send, cancellationToken);
     }
+
+    private async Task HookThenSendAsync<TState>(Notice notice, TState state, Func<TState, Task> send, CancellationToken cancellationToken)
+    {
+        var to = notice.To ?? (notice.Channels is { } channels ? string.Join(',', channels) : null);
+        await hooks.RunAsync(null, (events, services) =>
+            events.PublishAsync(new PublishContext(notice.Target, to, notice.Selector, notice.Channel, notice.Json, services, cancellationToken)));
+        metrics.Notified(notice.Metric, notice.Json);
+        await send(state);
+    }
+
+    /// <summary>What the publish hook and the metrics see of a notify; a multi-channel target is joined only for the hook.</summary>
+    private readonly record struct Notice(NotifyTarget Target, string Metric, string? To, string Selector, string? Channel, string Json, IReadOnlyList<string>? Channels = null);
 
     private static string TargetName(SubscriptionIndex index) => index switch
     {

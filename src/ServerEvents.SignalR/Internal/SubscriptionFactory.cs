@@ -40,16 +40,8 @@ internal sealed class SubscriptionFactory(
     /// <summary>Validates channel names (each once) and the per-subscription limit.</summary>
     public IReadOnlyList<string> Validate(IEnumerable<string>? channels)
     {
-        ArgumentNullException.ThrowIfNull(channels, nameof(channels));
-        var distinct = new List<string>();
-        foreach (var channel in channels)
-        {
-            _options.ChannelNames.Validate(channel, nameof(channels));
-            if (!distinct.Contains(channel, StringComparer.Ordinal))
-            {
-                distinct.Add(channel);
-            }
-        }
+        // The names and their order, each once; the limit is this method's own (its message counts them all).
+        var distinct = _options.ChannelNames.ValidateList(channels!, int.MaxValue, nameof(channels));
         if (distinct.Count > _options.MaxChannelsPerSubscription)
         {
             throw new ArgumentException($"A subscription may be in at most {_options.MaxChannelsPerSubscription} channels; {distinct.Count} were asked for.", nameof(channels));
