@@ -76,7 +76,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         // not read now: then the back-fill delivers it, and waiting would only stall the caller.
         if (localTargets.Any() && _backplane.InboxLive)
         {
-            await _delivered.WaitAsync(eventId, _backplane.Options.AckTimeout);
+            await _delivered.WaitAsync(eventId);
         }
     }
 

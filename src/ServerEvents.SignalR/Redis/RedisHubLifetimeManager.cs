@@ -35,7 +35,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
     private readonly LocalGroups _users = new();
     private readonly StripedLock _routeLocks = new();
     private readonly AckTracker _acks = new();
-    private readonly DeliveryWatermark _delivered = new();
+    private readonly DeliveryWatermark _delivered;
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private ChannelMessageQueue? _inbox;
     private bool _started;
@@ -45,6 +45,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
         _historyPerTarget = options.Value.HistoryPerTarget;
         _historyMaxAgeMs = options.Value.HistoryMaxAge is { } age && age > TimeSpan.Zero ? Math.Max(1, (long)age.TotalMilliseconds) : 0;
         _backplane = backplane;
+        _delivered = new DeliveryWatermark(backplane.Options.AckTimeout);
         _keys = backplane.Keys;
         _serverId = backplane.ServerId;
         _protocols = protocols;
@@ -224,6 +225,7 @@ internal sealed partial class RedisHubLifetimeManager<THub> : HubLifetimeManager
             });
         }
         _startLock.Dispose();
+        _delivered.Dispose();
     }
 
     private async Task ChangeGroupAsync(string connectionId, string groupName, bool add, CancellationToken cancellationToken)

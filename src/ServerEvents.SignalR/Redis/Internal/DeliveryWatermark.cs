@@ -7,11 +7,18 @@ namespace ServerEvents.Redis.Internal;
 /// local recipients waits for that, so the publisher is paced by its own server's delivery instead of
 /// running ahead of it (which piles writes up until connections are closed as too slow).
 /// </summary>
-internal sealed class DeliveryWatermark
+/// <remarks>
+/// A wait that is never reached (its echo was lost to a reconnect) ends after between one and two timeouts: one timer
+/// for all waiters lets go, at each tick, of those that were already waiting at the tick before. A timer per wait
+/// cost the publisher more than the rest of the wait.
+/// </remarks>
+internal sealed class DeliveryWatermark(TimeSpan timeout) : IDisposable
 {
-    private readonly PriorityQueue<TaskCompletionSource, long> _waiting = new();
+    private readonly PriorityQueue<Waiter, long> _waiting = new();
     private readonly Lock _gate = new();
     private long _delivered;
+    private long _tick;
+    private ITimer? _timer;
 
     /// <summary>The highest id delivered so far.</summary>
     public long Current
@@ -37,24 +44,59 @@ internal sealed class DeliveryWatermark
             _delivered = eventId;
             while (_waiting.TryPeek(out _, out var id) && id <= eventId)
             {
-                (done ??= []).Add(_waiting.Dequeue());
+                (done ??= []).Add(_waiting.Dequeue().Done);
             }
         }
         done?.ForEach(waiter => waiter.TrySetResult());
     }
 
-    /// <summary>Completes once <paramref name="eventId"/> was delivered locally, or after <paramref name="timeout"/> (an echo lost to a reconnect).</summary>
-    public Task WaitAsync(long eventId, TimeSpan timeout)
+    /// <summary>Completes once <paramref name="eventId"/> was delivered locally, or after one to two timeouts (an echo lost to a reconnect).</summary>
+    public Task WaitAsync(long eventId)
     {
-        var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         lock (_gate)
         {
             if (eventId <= _delivered)
             {
                 return Task.CompletedTask;
             }
+            // Completed from the inbox loop, which must not run the publisher's continuation.
+            var waiter = new Waiter(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), _tick);
             _waiting.Enqueue(waiter, eventId);
+            _timer ??= TimeProvider.System.CreateTimer(static state => ((DeliveryWatermark)state!).Expire(), this, timeout, timeout);
+            return waiter.Done.Task;
         }
-        return waiter.Task.WaitAsync(timeout).ContinueWith(_ => { }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
+
+    private void Expire()
+    {
+        List<TaskCompletionSource> expired = [];
+        lock (_gate)
+        {
+            var keep = new List<(Waiter, long)>(_waiting.Count);
+            while (_waiting.TryDequeue(out var waiter, out var id))
+            {
+                if (waiter.Tick < _tick)
+                {
+                    expired.Add(waiter.Done);
+                }
+                else
+                {
+                    keep.Add((waiter, id));
+                }
+            }
+            _waiting.EnqueueRange(keep);
+            _tick++;
+        }
+        expired.ForEach(waiter => waiter.TrySetResult());
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            _timer?.Dispose();
+        }
+    }
+
+    private readonly record struct Waiter(TaskCompletionSource Done, long Tick);
 }
