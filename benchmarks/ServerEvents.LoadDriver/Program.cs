@@ -3,6 +3,7 @@
 // every subscriber received. Every phase of every scenario is bounded in time. Usage:
 //   dotnet run -c Release --project benchmarks/ServerEvents.LoadDriver -- [--quick | --full] [--report]
 //   … -- --run kind,backend,servers,transport,subscribers,messages,rate [--run …]   (e.g. broadcast,redis,3,hub,300,2000,200)
+// --chat measures ChatHub's chat route alone (memory and Redis; the quick and full suites include it).
 // --warm-up-rounds N caps the warm-up rounds (default 12; they stop earlier once the servers' JIT is quiet).
 // --report writes docs/benchmarks.md, docs/benchmarks.json and docs/images/benchmarks.svg from the run.
 // SERVEREVENTS_BENCH_HOST=/path/to/ServerEvents.BenchHost.dll runs another build of the bench host (before/after a change).
@@ -16,10 +17,10 @@ var warmUpRounds = ScenarioRunner.DefaultWarmUpRounds;
 try
 {
     var runs = args.Select((a, i) => (a, i)).Where(p => p.a == "--run").Select(p => p.i + 1 < args.Length ? args[p.i + 1] : "").ToList();
-    var unknown = args.Where((a, i) => a.StartsWith("--", StringComparison.Ordinal) && a is not ("--run" or "--quick" or "--full" or "--report" or "--warm-up-rounds")).ToList();
+    var unknown = args.Where((a, i) => a.StartsWith("--", StringComparison.Ordinal) && a is not ("--run" or "--quick" or "--full" or "--report" or "--warm-up-rounds" or "--chat")).ToList();
     if (unknown.Count > 0)
     {
-        throw new FormatException($"Unknown option {unknown[0]} (use --quick, --full, --run <scenario>, --warm-up-rounds <n>, --report).");
+        throw new FormatException($"Unknown option {unknown[0]} (use --quick, --full, --run <scenario>, --chat, --warm-up-rounds <n>, --report).");
     }
     if (Array.IndexOf(args, "--warm-up-rounds") is var at and >= 0)
     {
@@ -27,10 +28,11 @@ try
             ? n
             : throw new FormatException("--warm-up-rounds takes a whole number of at least 1.");
     }
-    entries = runs.Count > 0
+    var custom = runs.Count > 0 || args.Contains("--chat");
+    entries = custom
         ? [.. runs.Select(r => new SuiteEntry("Custom runs", Scenario.Parse(r)))]
         : args.Contains("--full") ? [.. Suites.Full] : [.. Suites.Quick];
-    mode = runs.Count > 0 ? "custom" : args.Contains("--full") ? "full" : "quick";
+    mode = custom ? "custom" : args.Contains("--full") ? "full" : "quick";
 }
 catch (FormatException ex)
 {
@@ -39,7 +41,10 @@ catch (FormatException ex)
 }
 
 var results = new List<(string Section, Result Result)>();
-Console.WriteLine(ResultTable.Header);
+if (entries.Count > 0)
+{
+    Console.WriteLine(ResultTable.Header);
+}
 for (var i = 0; i < entries.Count; i++)
 {
     var (section, scenario, runs) = entries[i];
@@ -59,10 +64,28 @@ for (var i = 0; i < entries.Count; i++)
     }
 }
 
+var chat = new List<ChatPostResult>();
+if (mode != "custom" || args.Contains("--chat"))
+{
+    Console.WriteLine();
+    Console.WriteLine(ChatPostTable.Header);
+    foreach (var backend in new[] { "memory", "redis" })
+    {
+        Console.Error.WriteLine($"ChatHub chat route, {backend}");
+        var result = await ChatPostBench.RunAsync(backend, postsPerRound: 2000, concurrency: 8, Console.Error);
+        chat.Add(result);
+        Console.WriteLine(ChatPostTable.Row(result));
+        foreach (var problem in result.Problems)
+        {
+            Console.Error.WriteLine("  problem: " + problem);
+        }
+    }
+}
+
 if (args.Contains("--report"))
 {
     var docs = Path.Combine(RepoPaths.Root, "docs");
-    await Report.WriteAsync(docs, mode, string.Join(' ', args), results);
+    await Report.WriteAsync(docs, mode, string.Join(' ', args), results, chat);
     Console.Error.WriteLine($"report written to {Path.Combine(docs, "benchmarks.md")}");
 }
-return results.All(r => r.Result.Exact) ? 0 : 1;
+return results.All(r => r.Result.Exact) && chat.All(c => c.Exact) ? 0 : 1;

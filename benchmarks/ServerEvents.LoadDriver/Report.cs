@@ -19,15 +19,15 @@ public static class Report
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
-    public static async Task WriteAsync(string docs, string mode, string args, IReadOnlyList<(string Section, Result Result)> results)
+    public static async Task WriteAsync(string docs, string mode, string args, IReadOnlyList<(string Section, Result Result)> results, IReadOnlyList<ChatPostResult> chat)
     {
         Directory.CreateDirectory(Path.Combine(docs, "images"));
         await File.WriteAllTextAsync(Path.Combine(docs, "images", "benchmarks.svg"), Chart(results));
-        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.json"), JsonSerializer.Serialize(results.Select(r => new { r.Section, r.Result }), Json) + "\n");
-        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), Markdown(mode, args, results));
+        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.json"), JsonSerializer.Serialize(new { scenarios = results.Select(r => new { r.Section, r.Result }), chatRoute = chat }, Json) + "\n");
+        await File.WriteAllTextAsync(Path.Combine(docs, "benchmarks.md"), Markdown(mode, args, results, chat));
     }
 
-    private static string Markdown(string mode, string args, IReadOnlyList<(string Section, Result Result)> results)
+    private static string Markdown(string mode, string args, IReadOnlyList<(string Section, Result Result)> results, IReadOnlyList<ChatPostResult> chat)
     {
         var md = new StringBuilder();
         md.AppendLine("# Benchmarks");
@@ -55,7 +55,7 @@ public static class Report
         md.AppendLine("| target | measured | met |");
         md.AppendLine("|---|---|---|");
         var peers = PeerComparison.Rows(results);
-        foreach (var (target, measured, met) in Targets(results).Concat(PeerComparison.Targets(peers)))
+        foreach (var (target, measured, met) in Targets(results).Concat(PeerComparison.Targets(peers)).Concat(ChatTargets(chat)))
         {
             md.AppendLine(CultureInfo.InvariantCulture, $"| {target} | {measured} | {met} |");
         }
@@ -91,6 +91,27 @@ public static class Report
             }
             md.AppendLine();
         }
+        if (chat.Count > 0)
+        {
+            md.AppendLine("## ChatHub's chat route");
+            md.AppendLine();
+            md.AppendLine("The built sample as it ships (chat history on), one SSE subscriber in the channel, `POST /channels/home/chat` "
+                + "(form-encoded, as the page posts) from concurrent clients over keep-alive connections. *server CPU µs/POST* is the sample "
+                + "process's CPU per POST — the form, the sender's subscription, the message sequence, the notify, the chat history, the JSON "
+                + "answer and the one delivery — in the median of three rounds after four warm-up rounds.");
+            md.AppendLine();
+            md.AppendLine(ChatPostTable.Header);
+            foreach (var run in chat)
+            {
+                md.AppendLine(ChatPostTable.Row(run));
+            }
+            foreach (var problem in chat.SelectMany(c => c.Problems.Select(p => $"{c.Backend}: {p}")))
+            {
+                md.AppendLine();
+                md.AppendLine("- **Problem:** " + problem);
+            }
+            md.AppendLine();
+        }
         md.AppendLine("## Columns");
         md.AppendLine();
         md.AppendLine("- *notifies*: `IServerEvents.Notify*` calls made by the publisher inside server 0; *rate* `max` = as fast as 64 notifies in flight allow.");
@@ -102,6 +123,16 @@ public static class Report
         md.AppendLine("- *server RSS MB*: resident memory of all servers with every subscriber connected; *KB/conn*: growth of live managed heap (after full collections) and of RSS per connection, "
             + "measured between a warm-up batch of connections and all of them.");
         return md.ToString();
+    }
+
+    private static IEnumerable<(string Target, string Measured, string Met)> ChatTargets(IReadOnlyList<ChatPostResult> chat)
+    {
+        if (chat.Count > 0)
+        {
+            yield return (I($"ChatHub's chat POST ≤ {ChatPostBench.TargetMicrosPerPost / 1000:0.0} ms of server CPU per message (history on)"),
+                string.Join("; ", chat.Select(c => I($"{c.Backend}: {c.ServerCpuMicrosPerPost / 1000:0.000} ms"))),
+                Met(chat.All(c => c.ServerCpuMicrosPerPost <= ChatPostBench.TargetMicrosPerPost && c.Exact)));
+        }
     }
 
     private static IEnumerable<(string Target, string Measured, string Met)> Targets(IReadOnlyList<(string Section, Result Result)> sections)

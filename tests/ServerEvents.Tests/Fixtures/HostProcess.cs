@@ -82,6 +82,16 @@ public sealed class HostProcess : IAsyncDisposable
         }
     }
 
+    /// <summary>The CPU time the process has used so far (user and kernel).</summary>
+    public TimeSpan CpuTime
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
     public string Output
     {
         get
