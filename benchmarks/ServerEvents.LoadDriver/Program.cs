@@ -3,7 +3,8 @@
 // every subscriber received. Every phase of every scenario is bounded in time. Usage:
 //   dotnet run -c Release --project benchmarks/ServerEvents.LoadDriver -- [--quick | --full] [--report]
 //   … -- --run kind,backend,servers,transport,subscribers,messages,rate [--run …]   (e.g. broadcast,redis,3,hub,300,2000,200)
-// --chat measures ChatHub's chat route alone (memory and Redis; the quick and full suites include it).
+// --chat measures ChatHub's chat route alone (memory and Redis; the quick and full suites include it); --chat-posts N
+// sets its POSTs per round (default 4,000).
 // --warm-up-rounds N caps the warm-up rounds (default 12; they stop earlier once the servers' JIT is quiet).
 // --report writes docs/benchmarks.md, docs/benchmarks.json and docs/images/benchmarks.svg from the run.
 // SERVEREVENTS_BENCH_HOST=/path/to/ServerEvents.BenchHost.dll runs another build of the bench host (before/after a change).
@@ -14,10 +15,11 @@ using ServerEvents.Tests.Fixtures;
 List<SuiteEntry> entries;
 string mode;
 var warmUpRounds = ScenarioRunner.DefaultWarmUpRounds;
+var chatPosts = 4000;
 try
 {
     var runs = args.Select((a, i) => (a, i)).Where(p => p.a == "--run").Select(p => p.i + 1 < args.Length ? args[p.i + 1] : "").ToList();
-    var unknown = args.Where((a, i) => a.StartsWith("--", StringComparison.Ordinal) && a is not ("--run" or "--quick" or "--full" or "--report" or "--warm-up-rounds" or "--chat")).ToList();
+    var unknown = args.Where((a, i) => a.StartsWith("--", StringComparison.Ordinal) && a is not ("--run" or "--quick" or "--full" or "--report" or "--warm-up-rounds" or "--chat" or "--chat-posts")).ToList();
     if (unknown.Count > 0)
     {
         throw new FormatException($"Unknown option {unknown[0]} (use --quick, --full, --run <scenario>, --chat, --warm-up-rounds <n>, --report).");
@@ -27,6 +29,12 @@ try
         warmUpRounds = at + 1 < args.Length && int.TryParse(args[at + 1], out var n) && n >= 1
             ? n
             : throw new FormatException("--warm-up-rounds takes a whole number of at least 1.");
+    }
+    if (Array.IndexOf(args, "--chat-posts") is var posts and >= 0)
+    {
+        chatPosts = posts + 1 < args.Length && int.TryParse(args[posts + 1], out var n) && n >= 1
+            ? n
+            : throw new FormatException("--chat-posts takes a whole number of at least 1.");
     }
     var custom = runs.Count > 0 || args.Contains("--chat");
     entries = custom
@@ -72,7 +80,7 @@ if (mode != "custom" || args.Contains("--chat"))
     foreach (var backend in new[] { "memory", "redis" })
     {
         Console.Error.WriteLine($"ChatHub chat route, {backend}");
-        var result = await ChatPostBench.RunAsync(backend, postsPerRound: 2000, concurrency: 8, Console.Error);
+        var result = await ChatPostBench.RunAsync(backend, chatPosts, concurrency: 8, Console.Error);
         chat.Add(result);
         Console.WriteLine(ChatPostTable.Row(result));
         foreach (var problem in result.Problems)

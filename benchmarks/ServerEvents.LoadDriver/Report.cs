@@ -98,7 +98,7 @@ public static class Report
             md.AppendLine("The built sample as it ships (chat history on), one SSE subscriber in the channel, `POST /channels/home/chat` "
                 + "(form-encoded, as the page posts) from concurrent clients over keep-alive connections. *server CPU µs/POST* is the sample "
                 + "process's CPU per POST — the form, the sender's subscription, the message sequence, the notify, the chat history, the JSON "
-                + "answer and the one delivery — in the median of three rounds after four warm-up rounds.");
+                + "answer and the one delivery — in the median of three rounds, after warm-up rounds until two in a row cost within 10 % of each other.");
             md.AppendLine();
             md.AppendLine(ChatPostTable.Header);
             foreach (var run in chat)

@@ -61,6 +61,23 @@ public sealed class LoadDriverTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public async Task The_chat_route_is_measured_on_both_back_ends_with_every_message_delivered()
+    {
+        // The built ChatHub sample, as users run it: each POST is answered, and the channel's subscriber gets each message.
+        var outcome = await ProcessRunner.RunAsync("dotnet", [Dll, "--chat", "--chat-posts", "100"], TimeSpan.FromMinutes(3));
+        output.WriteLine(outcome.Stdout);
+        output.WriteLine(outcome.Stderr);
+        Assert.Equal(0, outcome.ExitCode);
+        var rows = outcome.Stdout.Split('\n').Where(l => l.StartsWith("| memory", StringComparison.Ordinal) || l.StartsWith("| redis", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["memory", "redis"], rows.Select(r => r.Split('|', StringSplitOptions.TrimEntries)[1]));
+        foreach (var cells in rows.Select(r => r.Split('|', StringSplitOptions.TrimEntries)))
+        {
+            Assert.Equal("yes", cells[9]); // every POST answered 200 and every message delivered once
+            Assert.True(double.Parse(cells[5], System.Globalization.CultureInfo.InvariantCulture) > 0, "server CPU per POST was measured");
+        }
+    }
+
+    [Fact]
     public async Task A_malformed_scenario_is_refused_with_the_expected_form()
     {
         var outcome = await ProcessRunner.RunAsync("dotnet", [Dll, "--run", "broadcast,memory,3,hub,10,10,0"], TimeSpan.FromMinutes(1));
