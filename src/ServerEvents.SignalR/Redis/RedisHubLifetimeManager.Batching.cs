@@ -24,12 +24,9 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         _outbox.Enqueue(outgoing);
         if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0)
         {
-            // Started on the caller's thread (an event on an idle server goes without a thread hop), but without the
-            // caller's execution context: the sender serves every later caller.
-            using (ExecutionContext.SuppressFlow())
-            {
-                _ = SendBatchesAsync();
-            }
+            // On the thread pool, with neither the caller's execution context nor its synchronization context: the sender
+            // serves every later caller.
+            ThreadPool.UnsafeQueueUserWorkItem(static manager => _ = manager.SendBatchesAsync(), this, preferLocal: false);
         }
         // Not cancelled with the caller: once queued it may be sent, as a script we stopped waiting for may still run.
         return await outgoing.Sent.Task.WaitAsync(cancellationToken);
@@ -46,7 +43,8 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             }
             if (batch.Count == 0)
             {
-                Volatile.Write(ref _sending, 0);
+                // A full fence: the emptiness check below must not be read before this write is visible.
+                Interlocked.Exchange(ref _sending, 0);
                 // An event queued between the last dequeue and the line above saw a sender running and started none.
                 if (_outbox.IsEmpty || Interlocked.CompareExchange(ref _sending, 1, 0) != 0)
                 {
@@ -57,53 +55,81 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             try
             {
                 _disposed.Token.ThrowIfCancellationRequested();
-                await SendBatchAsync(batch);
+                await SendBatchAsync([.. batch]);
             }
             catch (OperationCanceledException)
             {
-                // Shutting down: nothing more goes out.
-                while (_outbox.TryDequeue(out var left))
-                {
-                    batch.Add(left);
-                }
+                // Shut down: nothing more goes out, and whatever is still queued (or queued later) is cancelled.
                 batch.ForEach(outgoing => outgoing.Sent.TrySetCanceled());
-                return;
+            }
+            catch (Exception ex)
+            {
+                // Not expected (SendBatchAsync answers its callers itself): they hear it, and the sender goes on.
+                batch.ForEach(outgoing => outgoing.Sent.TrySetException(ex));
             }
             batch.Clear();
         }
     }
 
-    private async Task SendBatchAsync(List<OutgoingEvent> batch)
+    private async Task SendBatchAsync(OutgoingEvent[] batch)
     {
-        var sent = batch.ToArray();
+        // Behind notifications already waiting for Redis (queued before this batch was taken), so as not to overtake them.
+        if (_backplane.Buffer.Count > 0 && TryBufferBatch(batch, evenIfEmpty: false, cause: null))
+        {
+            return;
+        }
         try
         {
             var ids = (long[])(await EventScripts.SendBatch.RunAsync(_backplane,
-                [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, _keys.InboxSequences], BatchArguments(sent), _disposed.Token))!;
-            Settle(sent, i => sent[i].Sent.TrySetResult(ids[i]));
+                [_keys.EventSequence, _keys.HistoryFloor, _keys.HistoryClock, _keys.InboxSequences], BatchArguments(batch), _disposed.Token))!;
+            if (ids.Length != batch.Length)
+            {
+                throw new InvalidOperationException($"The send script returned {ids.Length} ids for {batch.Length} events.");
+            }
+            for (var i = 0; i < batch.Length; i++)
+            {
+                batch[i].Sent.TrySetResult(ids[i]);
+            }
         }
         catch (Exception ex) when (RedisErrors.IsUnsent(ex) || (ex is RedisServerException server && RedisErrors.IsTransient(server)))
         {
             // None of them ran (Redis unreachable, or not able to run scripts yet): keep them, in order, for when it is back.
-            var refused = new RedisUnreachableException?[sent.Length];
-            for (var i = 0; i < sent.Length; i++)
-            {
-                try
-                {
-                    TryBuffer(sent[i].Routes, sent[i].Streams, sent[i].Body, evenIfEmpty: true, ex);
-                }
-                catch (RedisUnreachableException full)
-                {
-                    refused[i] = full;
-                }
-            }
-            Settle(sent, i => _ = refused[i] is { } full ? sent[i].Sent.TrySetException(full) : sent[i].Sent.TrySetResult(0));
+            TryBufferBatch(batch, evenIfEmpty: true, ex);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Maybe run, maybe not: each caller hears so, as with a script of its own.
-            Settle(sent, i => sent[i].Sent.TrySetException(ex));
+            foreach (var outgoing in batch)
+            {
+                outgoing.Sent.TrySetException(ex);
+            }
         }
+    }
+
+    /// <summary>
+    /// Queues a batch, in order, behind the notifications waiting for Redis (buffered ones answer 0; one the full buffer
+    /// refuses gets its <see cref="RedisUnreachableException"/>); false, with nothing queued, when none wait and
+    /// <paramref name="evenIfEmpty"/> is false.
+    /// </summary>
+    private bool TryBufferBatch(OutgoingEvent[] batch, bool evenIfEmpty, Exception? cause)
+    {
+        for (var i = 0; i < batch.Length; i++)
+        {
+            try
+            {
+                // After the first, the rest follow it whatever the buffer holds by then.
+                if (!TryBuffer(batch[i].Routes, batch[i].Streams, batch[i].Body, evenIfEmpty: evenIfEmpty || i > 0, cause))
+                {
+                    return false;
+                }
+                batch[i].Sent.TrySetResult(0);
+            }
+            catch (RedisUnreachableException full)
+            {
+                batch[i].Sent.TrySetException(full);
+            }
+        }
+        return true;
     }
 
     /// <summary>The send script's arguments: the settings, then for each event its body, routes and history streams.</summary>
@@ -138,23 +164,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         return args;
     }
 
-    /// <summary>
-    /// Completes every caller of a batch from one thread-pool work item: their continuations run there, one after the
-    /// other, instead of one work item (and often one thread wake-up) each — and never on the batch loop, which sends on.
-    /// </summary>
-    private static void Settle(OutgoingEvent[] batch, Action<int> complete) =>
-        ThreadPool.UnsafeQueueUserWorkItem(static state =>
-        {
-            for (var i = 0; i < state.Count; i++)
-            {
-                state.Complete(i);
-            }
-        }, (Count: batch.Length, Complete: complete), preferLocal: false);
-
     /// <summary>An event on its way to Redis: where it goes, the history streams that keep it, its body, and its id once sent.</summary>
     private sealed record OutgoingEvent(string[] Routes, string[] Streams, byte[] Body)
     {
-        // Completed by Settle, off the batch loop: continuations run inline there.
-        public TaskCompletionSource<long> Sent { get; } = new();
+        // Completed by the sender: its callers' continuations must not run on it.
+        public TaskCompletionSource<long> Sent { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

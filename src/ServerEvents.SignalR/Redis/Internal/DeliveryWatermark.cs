@@ -10,15 +10,33 @@ namespace ServerEvents.Redis.Internal;
 /// <remarks>
 /// A wait that is never reached (its echo was lost to a reconnect) ends after between one and two timeouts: one timer
 /// for all waiters lets go, at each tick, of those that were already waiting at the tick before. A timer per wait
-/// cost the publisher more than the rest of the wait.
+/// cost the publisher more than the rest of the wait. Disposing lets every waiter go.
 /// </remarks>
-internal sealed class DeliveryWatermark(TimeSpan timeout) : IDisposable
+internal sealed class DeliveryWatermark : IDisposable
 {
     private readonly PriorityQueue<Waiter, long> _waiting = new();
     private readonly Lock _gate = new();
+    private readonly ITimer _timer;
     private long _delivered;
     private long _tick;
-    private ITimer? _timer;
+    private bool _disposed;
+
+    public DeliveryWatermark(TimeSpan timeout)
+    {
+        if (ExecutionContext.IsFlowSuppressed())
+        {
+            _timer = CreateTimer(timeout);
+            return;
+        }
+        // Without the creator's execution context, which the timer would otherwise keep for its whole life.
+        using (ExecutionContext.SuppressFlow())
+        {
+            _timer = CreateTimer(timeout);
+        }
+    }
+
+    private ITimer CreateTimer(TimeSpan timeout) =>
+        TimeProvider.System.CreateTimer(static state => ((DeliveryWatermark)state!).Expire(), this, timeout, timeout);
 
     /// <summary>The highest id delivered so far.</summary>
     public long Current
@@ -55,14 +73,13 @@ internal sealed class DeliveryWatermark(TimeSpan timeout) : IDisposable
     {
         lock (_gate)
         {
-            if (eventId <= _delivered)
+            if (eventId <= _delivered || _disposed)
             {
                 return Task.CompletedTask;
             }
             // Completed from the inbox loop, which must not run the publisher's continuation.
             var waiter = new Waiter(new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously), _tick);
             _waiting.Enqueue(waiter, eventId);
-            _timer ??= TimeProvider.System.CreateTimer(static state => ((DeliveryWatermark)state!).Expire(), this, timeout, timeout);
             return waiter.Done.Task;
         }
     }
@@ -92,10 +109,17 @@ internal sealed class DeliveryWatermark(TimeSpan timeout) : IDisposable
 
     public void Dispose()
     {
+        List<TaskCompletionSource> waiting = [];
         lock (_gate)
         {
-            _timer?.Dispose();
+            _disposed = true;
+            while (_waiting.TryDequeue(out var waiter, out _))
+            {
+                waiting.Add(waiter.Done);
+            }
         }
+        _timer.Dispose();
+        waiting.ForEach(waiter => waiter.TrySetResult());
     }
 
     private readonly record struct Waiter(TaskCompletionSource Done, long Tick);
