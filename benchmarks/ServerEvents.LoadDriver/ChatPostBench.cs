@@ -60,7 +60,7 @@ public static class ChatPostBench
                 continue;
             }
             latencies.Sort();
-            rounds.Add((postsPerRound / clock.Elapsed.TotalSeconds, cpuMicros, Percentile(latencies, 0.5), Percentile(latencies, 0.99)));
+            rounds.Add((postsPerRound / clock.Elapsed.TotalSeconds, cpuMicros, Percentiles.Of(latencies, 0.5), Percentiles.Of(latencies, 0.99)));
         }
         // Every chat message reaches the one subscriber; give the last ones a moment to arrive.
         var deadline = DateTime.UtcNow.AddSeconds(10);
@@ -130,9 +130,6 @@ public static class ChatPostBench
         }));
         return (latencies, failures);
     }
-
-    private static double Percentile(List<double> sorted, double p) =>
-        sorted.Count == 0 ? double.NaN : sorted[Math.Min(sorted.Count - 1, (int)Math.Ceiling(p * sorted.Count) - 1)];
 
     private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 

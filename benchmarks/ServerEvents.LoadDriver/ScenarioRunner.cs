@@ -115,7 +115,7 @@ public static class ScenarioRunner
             }
             return new Result(scenario,
                 DeliveredPerSecond: delivered / elapsed,
-                P50: Percentile(latencies, 0.50), P90: Percentile(latencies, 0.90), P99: Percentile(latencies, 0.99),
+                P50: Percentiles.Of(latencies, 0.50), P90: Percentiles.Of(latencies, 0.90), P99: Percentiles.Of(latencies, 0.99),
                 Max: latencies.Length == 0 ? double.NaN : latencies[^1],
                 Delivered: delivered,
                 Lost: ((long)count / scenario.Targets * scenario.Subscribers) - delivered,
@@ -246,7 +246,4 @@ public static class ScenarioRunner
         await Parallel.ForEachAsync(subscribers, new ParallelOptions { MaxDegreeOfParallelism = 64 }, async (s, _) => await s.DisposeAsync());
         subscribers.Clear();
     }
-
-    private static double Percentile(float[] sorted, double p) =>
-        sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
