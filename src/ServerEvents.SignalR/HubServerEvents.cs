@@ -245,20 +245,25 @@ internal sealed class HubServerEvents(
         _ => "session",
     };
 
-    private async Task ToIndexAsync(SubscriptionIndex index, string key, string selector, string json, string? channel, CancellationToken cancellationToken)
+    private Task ToIndexAsync(SubscriptionIndex index, string key, string selector, string json, string? channel, CancellationToken cancellationToken)
     {
-        if (channel is null)
+        if (channel is not null)
         {
-            var group = index switch
-            {
-                SubscriptionIndex.UserId => GroupNames.UserId(key),
-                SubscriptionIndex.UserName => GroupNames.UserName(key),
-                _ => GroupNames.Session(key),
-            };
-            await delivery.ToIdentityGroupAsync(group, selector, json, cancellationToken);
-            return;
+            return ToIndexInChannelAsync(index, key, selector, json, channel, cancellationToken);
         }
-        // SignalR cannot intersect groups: presence narrows the target to explicit connections.
+        var group = index switch
+        {
+            SubscriptionIndex.UserId => GroupNames.UserId(key),
+            SubscriptionIndex.UserName => GroupNames.UserName(key),
+            _ => GroupNames.Session(key),
+        };
+        // Handed on as it is: the common notify costs no state machine of its own here.
+        return delivery.ToIdentityGroupAsync(group, selector, json, cancellationToken);
+    }
+
+    // SignalR cannot intersect groups: presence narrows the target to explicit connections.
+    private async Task ToIndexInChannelAsync(SubscriptionIndex index, string key, string selector, string json, string channel, CancellationToken cancellationToken)
+    {
         var matches = await store.FindAsync(index, key, cancellationToken);
         var ids = matches.Where(s => s.Channels.Contains(channel, StringComparer.Ordinal)).Select(s => s.SubscriptionId).ToList();
         await delivery.ToConnectionsAsync(ids, selector, json, cancellationToken);

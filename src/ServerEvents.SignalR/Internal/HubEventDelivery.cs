@@ -126,24 +126,29 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
         return _history.Since(targets, last);
     }
 
+    // Each send names its target in a state tuple for a static lambda: a notify allocates no closure for it.
     protected override Task SendAllAsync(ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, GroupNames.All, e => manager.SendGroupAsync(GroupNames.All, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, GroupNames.All, (manager, cancellationToken),
+            static (s, e) => s.manager.SendGroupAsync(GroupNames.All, ServerEventsHubBase.ClientMethod, [e], s.cancellationToken));
 
     protected override Task SendGroupAsync(string group, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, group, e => manager.SendGroupAsync(group, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, group, (manager, group, cancellationToken),
+            static (s, e) => s.manager.SendGroupAsync(s.group, ServerEventsHubBase.ClientMethod, [e], s.cancellationToken));
 
     protected override Task SendConnectionAsync(string connectionId, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, null, e => manager.SendConnectionAsync(connectionId, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, null, (manager, connectionId, cancellationToken),
+            static (s, e) => s.manager.SendConnectionAsync(s.connectionId, ServerEventsHubBase.ClientMethod, [e], s.cancellationToken));
 
     protected override Task SendConnectionsAsync(IReadOnlyList<string> connectionIds, ServerEvent serverEvent, CancellationToken cancellationToken) =>
-        InOrder(serverEvent, null, e => manager.SendConnectionsAsync(connectionIds, ServerEventsHubBase.ClientMethod, [e], cancellationToken));
+        InOrder(serverEvent, null, (manager, connectionIds, cancellationToken),
+            static (s, e) => s.manager.SendConnectionsAsync(s.connectionIds, ServerEventsHubBase.ClientMethod, [e], s.cancellationToken));
 
-    private Task InOrder(ServerEvent serverEvent, string? historyTarget, Func<ServerEvent, Task> send)
+    private Task InOrder<TState>(ServerEvent serverEvent, string? historyTarget, TState state, Func<TState, ServerEvent, Task> send)
     {
         // An event that carries its id already is not a new one in the order (see ConnectAsync).
         if (_managerStampsIds || serverEvent.EventId != 0)
         {
-            return send(serverEvent);
+            return send(state, serverEvent);
         }
         lock (_order)
         {
@@ -153,7 +158,7 @@ internal sealed class HubEventDelivery<THub>(HubLifetimeManager<THub> manager, I
                 _history.Append(historyTarget, stamped);
             }
             // The manager's send writes to every local connection before it returns its task.
-            return send(stamped);
+            return send(state, stamped);
         }
     }
 }

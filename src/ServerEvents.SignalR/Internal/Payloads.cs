@@ -13,6 +13,7 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
     {
         "cmd.onConnect", "cmd.onJoin", "cmd.onLeave", "cmd.onUpdate", "cmd.onHeartbeat", "cmd.onReset",
     };
+    private static readonly System.Text.UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
     private readonly ServerEventsOptions _options = options.Value;
 
     /// <summary>Selector (explicit or <c>cmd.{TypeName}</c>) and JSON text for an object message.</summary>
@@ -48,9 +49,14 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
         }
         try
         {
-            using var document = JsonDocument.Parse(json);
             // Raw CR/LF can only be insignificant whitespace in valid JSON; events travel as one line.
-            return json.AsSpan().IndexOfAny('\r', '\n') < 0 ? json : Compact(document);
+            if (json.AsSpan().IndexOfAny('\r', '\n') >= 0)
+            {
+                using var document = JsonDocument.Parse(json);
+                return Compact(document);
+            }
+            Validate(json);
+            return json;
         }
         catch (JsonException ex)
         {
@@ -103,6 +109,38 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
         if (json.Length > _options.MaxMessageLength)
         {
             throw new ArgumentException($"The message is {json.Length} characters of JSON; the limit is {_options.MaxMessageLength}.", nameof(json));
+        }
+    }
+
+    /// <summary>
+    /// Throws a <see cref="JsonException"/> unless <paramref name="json"/> is one well-formed JSON value, as
+    /// <c>JsonDocument.Parse</c> would, without building a document (a notify's JSON is read once more here, not kept).
+    /// </summary>
+    private static void Validate(string json)
+    {
+        const int OnStack = 512;
+        var most = StrictUtf8.GetMaxByteCount(json.Length);
+        byte[]? rented = null;
+        var utf8 = most <= OnStack ? stackalloc byte[OnStack] : (rented = ArrayPool<byte>.Shared.Rent(most));
+        try
+        {
+            // Strict, as JsonDocument is: a lone surrogate is refused (an ArgumentException), not replaced.
+            var reader = new Utf8JsonReader(utf8[..StrictUtf8.GetBytes(json, utf8)]);
+            if (!reader.Read())
+            {
+                throw new JsonException("There is no JSON value in it.");
+            }
+            // To the end: an unclosed value or anything after the first one throws.
+            while (reader.Read())
+            {
+            }
+        }
+        finally
+        {
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
         }
     }
 

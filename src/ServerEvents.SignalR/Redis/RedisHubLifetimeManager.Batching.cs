@@ -19,7 +19,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     private int _sending;
 
     /// <summary>Queues an event for the next batch; its id, or 0 when Redis could not be reached and it was buffered.</summary>
-    private async Task<long> SendEventAsync(OutgoingEvent outgoing, CancellationToken cancellationToken)
+    private Task<long> SendEventAsync(OutgoingEvent outgoing, CancellationToken cancellationToken)
     {
         _outbox.Enqueue(outgoing);
         if (Interlocked.CompareExchange(ref _sending, 1, 0) == 0)
@@ -29,7 +29,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             ThreadPool.UnsafeQueueUserWorkItem(static manager => _ = manager.SendBatchesAsync(), this, preferLocal: false);
         }
         // Not cancelled with the caller: once queued it may be sent, as a script we stopped waiting for may still run.
-        return await outgoing.Sent.Task.WaitAsync(cancellationToken);
+        return outgoing.Sent.Task.WaitAsync(cancellationToken);
     }
 
     private async Task SendBatchesAsync()

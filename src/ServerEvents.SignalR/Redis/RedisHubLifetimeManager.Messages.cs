@@ -26,7 +26,18 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     /// <param name="methodName">The client method.</param>
     /// <param name="args">Its arguments.</param>
     /// <param name="cancellationToken">Stops waiting for Redis.</param>
-    private async Task PublishAsync(string[] eventRoutes, IReadOnlyList<string> invocationRoutes, Targets targets, IEnumerable<LocalConnection> localTargets,
+    private Task PublishAsync(string[] eventRoutes, IReadOnlyList<string> invocationRoutes, Targets targets, IEnumerable<LocalConnection> localTargets,
+        IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
+    {
+        // Once started, a new envelope (nearly every send) goes straight to its path, without a state machine here.
+        if (Volatile.Read(ref _started) && methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
+        {
+            return PublishEventAsync(eventRoutes, targets, localTargets, historyTargets, excluded, serverEvent, cancellationToken);
+        }
+        return StartThenPublishAsync(eventRoutes, invocationRoutes, targets, localTargets, historyTargets, excluded, methodName, args, cancellationToken);
+    }
+
+    private async Task StartThenPublishAsync(string[] eventRoutes, IReadOnlyList<string> invocationRoutes, Targets targets, IEnumerable<LocalConnection> localTargets,
         IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(methodName);
@@ -60,7 +71,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         IReadOnlyList<string>? excluded, ServerEvent serverEvent, CancellationToken cancellationToken)
     {
         var body = BackplaneProtocol.WriteEventBody(_serverId, targets, excluded, serverEvent.Channel, serverEvent.Selector, serverEvent.Json);
-        string[] streams = _historyPerTarget > 0 ? [.. historyTargets.Select(t => (string)_keys.History(t)!)] : [];
+        var streams = _historyPerTarget > 0 ? HistoryStreams(historyTargets) : [];
         // Behind notifications still waiting for Redis, so as not to overtake them; straight there while Redis is unreachable.
         if ((_backplane.Buffer.Count > 0 || !_backplane.IsConnected) && TryBuffer(routes, streams, body, evenIfEmpty: !_backplane.IsConnected, null))
         {
@@ -78,6 +89,16 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         {
             await _delivered.WaitAsync(eventId);
         }
+    }
+
+    private string[] HistoryStreams(IReadOnlyList<string> targets)
+    {
+        var streams = new string[targets.Count];
+        for (var i = 0; i < streams.Length; i++)
+        {
+            streams[i] = (string)_keys.History(targets[i])!;
+        }
+        return streams;
     }
 
     /// <summary>Runs the send script: the event's id, one message per server that needs it, its history entries, in one round trip.</summary>
@@ -175,28 +196,43 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 
     private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false)
     {
-        var max = _backplane.Options.MaxPendingWritesPerConnection;
         var written = 0;
-        foreach (var connection in targets)
+        // A group's or user's members come as an array: walked as one, without an enumerator per message.
+        if (targets is LocalConnection[] members)
         {
-            if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
+            foreach (var connection in members)
             {
-                continue;
+                written += WriteOne(connection, excluded, message, eventId, direct);
             }
-            if (connection.TryWrite(message, max, eventId, direct))
+        }
+        else
+        {
+            foreach (var connection in targets)
             {
-                written++;
-            }
-            else
-            {
-                RedisLog.SlowConnectionClosed(_logger, connection.Id, max);
-                _backplane.Metrics.SlowClientClosed(ServerEventsMetrics.TransportOf(connection.Context.Features));
+                written += WriteOne(connection, excluded, message, eventId, direct);
             }
         }
         if (message.Message is InvocationMessage { Target: ServerEventsHubBase.ClientMethod })
         {
             _backplane.Metrics.Delivered(written);
         }
+    }
+
+    /// <summary>Queues the message for one connection unless it is excluded; 1 when queued.</summary>
+    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId, bool direct)
+    {
+        if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
+        {
+            return 0;
+        }
+        var max = _backplane.Options.MaxPendingWritesPerConnection;
+        if (connection.TryWrite(message, max, eventId, direct))
+        {
+            return 1;
+        }
+        RedisLog.SlowConnectionClosed(_logger, connection.Id, max);
+        _backplane.Metrics.SlowClientClosed(ServerEventsMetrics.TransportOf(connection.Context.Features));
+        return 0;
     }
 
     /// <summary>This server's recipients of a message.</summary>

@@ -52,5 +52,29 @@ public sealed class PayloadsTests
         Assert.Contains("limit is 100", Assert.Throws<ArgumentException>(() => _payloads.FromJson("cmd.x", new string(' ', 101))).Message);
     }
 
+    [Theory]
+    [InlineData("1 2")]
+    [InlineData("{} {}")]
+    [InlineData("   ")]
+    [InlineData("[1,")]
+    [InlineData("{\"a\":1,}")]
+    [InlineData("// note\t1")]
+    public void Json_text_must_be_exactly_one_well_formed_value(string json) =>
+        Assert.ThrowsAny<ArgumentException>(() => _payloads.FromJson("cmd.x", json));
+
+    [Fact]
+    public void Json_text_longer_than_the_stack_buffer_is_checked_the_same_way()
+    {
+        var payloads = new Payloads(Options.Create(new ServerEventsOptions()));
+        var long_ = "{\"pad\":\"" + new string('é', 2000) + "\"}";
+        Assert.Same(long_, payloads.FromJson("cmd.x", long_));
+        Assert.Throws<ArgumentException>(() => payloads.FromJson("cmd.x", long_[..^1]));
+        // Deeper than JSON documents may nest (64) is refused too.
+        Assert.Throws<ArgumentException>(() => payloads.FromJson("cmd.x", new string('[', 65) + new string(']', 65)));
+        Assert.Equal("[[1]]", payloads.FromJson("cmd.x", "[[1]]"));
+        // A lone surrogate has no UTF-8 form: refused, not replaced (made here, as attribute strings cannot hold one).
+        Assert.ThrowsAny<ArgumentException>(() => payloads.FromJson("cmd.x", "\"" + (char)0xD800 + "\""));
+    }
+
     private sealed record Sample(string Name, string? Note, int Count);
 }
