@@ -58,16 +58,18 @@ app.MapGet("/bench/stats", (bool? memory) =>
     // The JIT's share, so the driver can warm up until tiering has settled and show what is left of it.
     var jitMs = System.Runtime.JitInfo.GetCompilationTime().TotalMilliseconds;
     var jitMethods = System.Runtime.JitInfo.GetCompiledMethodCount();
+    // Work items run by the thread pool: each is a hop between threads, and often a wake-up.
+    var workItems = ThreadPool.CompletedWorkItemCount;
     if (memory != true)
     {
-        return new { cpuMs, allocatedBytes, workingSetBytes = 0L, gcHeapBytes = 0L, jitMs, jitMethods };
+        return new { cpuMs, allocatedBytes, workingSetBytes = 0L, gcHeapBytes = 0L, jitMs, jitMethods, workItems };
     }
     // Live managed bytes need full collections; they run only for memory readings, outside CPU windows.
     GC.Collect();
     GC.WaitForPendingFinalizers();
     var gcHeapBytes = GC.GetTotalMemory(forceFullCollection: true);
     process.Refresh();
-    return new { cpuMs, allocatedBytes, workingSetBytes = process.WorkingSet64, gcHeapBytes, jitMs, jitMethods };
+    return new { cpuMs, allocatedBytes, workingSetBytes = process.WorkingSet64, gcHeapBytes, jitMs, jitMethods, workItems };
 });
 await app.StartAsync();
 Console.WriteLine($"bench host listening on {app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single()}");
