@@ -58,8 +58,9 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
             Validate(json);
             return json;
         }
-        catch (JsonException ex)
+        catch (Exception ex) when (ex is JsonException or System.Text.EncoderFallbackException)
         {
+            // A lone surrogate has no UTF-8 form: refused like any other text that is not JSON.
             throw new ArgumentException($"The message is not well-formed JSON: {ex.Message}", nameof(json), ex);
         }
     }
@@ -119,18 +120,16 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
     private static void Validate(string json)
     {
         const int OnStack = 512;
-        var most = StrictUtf8.GetMaxByteCount(json.Length);
+        // At most three UTF-8 bytes per UTF-16 character; a longer text gets a pooled buffer of its exact size.
         byte[]? rented = null;
-        var utf8 = most <= OnStack ? stackalloc byte[OnStack] : (rented = ArrayPool<byte>.Shared.Rent(most));
+        var utf8 = json.Length < OnStack / 3 ? stackalloc byte[OnStack] : (rented = ArrayPool<byte>.Shared.Rent(StrictUtf8.GetByteCount(json)));
+        var length = 0;
         try
         {
-            // Strict, as JsonDocument is: a lone surrogate is refused (an ArgumentException), not replaced.
-            var reader = new Utf8JsonReader(utf8[..StrictUtf8.GetBytes(json, utf8)]);
-            if (!reader.Read())
-            {
-                throw new JsonException("There is no JSON value in it.");
-            }
-            // To the end: an unclosed value or anything after the first one throws.
+            // Strict, as JsonDocument is: a lone surrogate is refused, not replaced.
+            length = StrictUtf8.GetBytes(json, utf8);
+            // To the end: empty text, an unclosed value or anything after the first value throws.
+            var reader = new Utf8JsonReader(utf8[..length]);
             while (reader.Read())
             {
             }
@@ -139,6 +138,8 @@ internal sealed class Payloads(IOptions<ServerEventsOptions> options)
         {
             if (rented is not null)
             {
+                // The message's text does not stay behind in the shared pool.
+                rented.AsSpan(0, length).Clear();
                 ArrayPool<byte>.Shared.Return(rented);
             }
         }
