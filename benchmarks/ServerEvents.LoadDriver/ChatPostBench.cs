@@ -48,7 +48,7 @@ public static class ChatPostBench
             posted += postsPerRound;
             if (failures.Count > 0)
             {
-                problems.Add(I($"a round of {postsPerRound} POSTs had {failures.Count} failures, first: {failures[0]}"));
+                problems.Add(Invariant($"a round of {postsPerRound} POSTs had {failures.Count} failures, first: {failures[0]}"));
             }
             // Warm until two rounds in a row cost within 10 % of each other.
             var settled = warmUps >= MinWarmUpRounds && Math.Abs(cpuMicros - previous) <= 0.1 * previous;
@@ -56,7 +56,7 @@ public static class ChatPostBench
             {
                 warmUps++;
                 previous = cpuMicros;
-                progress.WriteLine(I($"  warm-up round {warmUps}: {postsPerRound} POSTs, {cpuMicros:0} µs of server CPU each"));
+                progress.WriteLine(Invariant($"  warm-up round {warmUps}: {postsPerRound} POSTs, {cpuMicros:0} µs of server CPU each"));
                 continue;
             }
             latencies.Sort();
@@ -70,7 +70,7 @@ public static class ChatPostBench
         }
         if (subscriber.Received != posted)
         {
-            problems.Add(I($"the subscriber received {subscriber.Received} of {posted} chat messages"));
+            problems.Add(Invariant($"the subscriber received {subscriber.Received} of {posted} chat messages"));
         }
         await stop.CancelAsync();
         var median = rounds.OrderBy(r => r.CpuMicros).ElementAt(rounds.Count / 2);
@@ -98,7 +98,7 @@ public static class ChatPostBench
         {
             while (Interlocked.Increment(ref next) is var k && k < posts)
             {
-                using var body = new FormUrlEncodedContent([new("from", from), new("message", I($"bench message {first + k}"))]);
+                using var body = new FormUrlEncodedContent([new("from", from), new("message", Invariant($"bench message {first + k}"))]);
                 var started = Stopwatch.GetTimestamp();
                 try
                 {
@@ -108,7 +108,7 @@ public static class ChatPostBench
                     {
                         lock (failures)
                         {
-                            failures.Add(I($"{(int)response.StatusCode} {answer}"));
+                            failures.Add(Invariant($"{(int)response.StatusCode} {answer}"));
                         }
                         continue;
                     }
@@ -130,8 +130,6 @@ public static class ChatPostBench
         }));
         return (latencies, failures);
     }
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The channel's one subscriber: an SSE stream that gives the sender's subscription id and counts the chat messages.</summary>
     private sealed class ChatSubscriber

@@ -14,9 +14,9 @@ public static class PeerComparison
     {
         public string Name => Scenario.Kind switch
         {
-            "broadcast" => I($"broadcast to {Scenario.Subscribers:N0} at {Scenario.RateText}"),
-            "channels" => I($"channels of {Scenario.ChannelSize}, {Scenario.Subscribers:N0} subscribers, max"),
-            _ => I($"user-targeted, {Scenario.Subscribers:N0} users, max"),
+            "broadcast" => Invariant($"broadcast to {Scenario.Subscribers:N0} at {Scenario.RateText}"),
+            "channels" => Invariant($"channels of {Scenario.ChannelSize}, {Scenario.Subscribers:N0} subscribers, max"),
+            _ => Invariant($"user-targeted, {Scenario.Subscribers:N0} users, max"),
         };
     }
 
@@ -57,17 +57,17 @@ public static class PeerComparison
         }
         var cpu = rows.Where(r => r.Scenario.Kind == "broadcast").SelectMany(r => Ours(r).Select(o => (Row: r, Ours: o))).ToList();
         yield return ("Server CPU per delivery ≤ Microsoft's backplane and ≤ Socket.IO's (broadcast at max rate and at 200 msg/s, hub and SSE)",
-            string.Join("; ", cpu.Select(c => I($"{c.Row.Name}, {c.Ours.Transport}: {Ratio(c.Ours.Result.ServerCpuMicrosPerDelivery, c.Row.Microsoft?.ServerCpuMicrosPerDelivery)} of Microsoft's, {Ratio(c.Ours.Result.ServerCpuMicrosPerDelivery, c.Row.SocketIo?.ServerCpuMicrosPerDelivery)} of Socket.IO's"))),
+            string.Join("; ", cpu.Select(c => Invariant($"{c.Row.Name}, {c.Ours.Transport}: {Ratio(c.Ours.Result.ServerCpuMicrosPerDelivery, c.Row.Microsoft?.ServerCpuMicrosPerDelivery)} of Microsoft's, {Ratio(c.Ours.Result.ServerCpuMicrosPerDelivery, c.Row.SocketIo?.ServerCpuMicrosPerDelivery)} of Socket.IO's"))),
             Met(cpu.All(c => AtMost(c.Ours.Result.ServerCpuMicrosPerDelivery, c.Row.Microsoft?.ServerCpuMicrosPerDelivery) && AtMost(c.Ours.Result.ServerCpuMicrosPerDelivery, c.Row.SocketIo?.ServerCpuMicrosPerDelivery))));
 
         var fixedRate = rows.Where(r => r.Scenario is { Kind: "broadcast", Rate: 200, Subscribers: 300 }).SelectMany(r => Ours(r).Select(o => (Row: r, Ours: o))).ToList();
         yield return ("p99 at 200 msg/s to 300 subscribers over 3 servers ≤ Socket.IO's (hub and SSE)",
-            fixedRate.Count == 0 ? "not run in this mode" : string.Join("; ", fixedRate.Select(f => I($"{f.Ours.Transport}: {ResultTable.F(f.Ours.Result.P99)} ms vs {ResultTable.F(f.Row.SocketIo?.P99 ?? double.NaN)} ms ({Ratio(f.Ours.Result.P99, f.Row.SocketIo?.P99)})"))),
+            fixedRate.Count == 0 ? "not run in this mode" : string.Join("; ", fixedRate.Select(f => Invariant($"{f.Ours.Transport}: {ResultTable.F(f.Ours.Result.P99)} ms vs {ResultTable.F(f.Row.SocketIo?.P99 ?? double.NaN)} ms ({Ratio(f.Ours.Result.P99, f.Row.SocketIo?.P99)})"))),
             Met(fixedRate.Count > 0 && fixedRate.All(f => AtMost(f.Ours.Result.P99, f.Row.SocketIo?.P99))));
 
         var maxRate = rows.Where(r => r.Scenario is { Kind: "broadcast", Rate: 0 }).SelectMany(r => Ours(r).Select(o => (Row: r, Ours: o))).ToList();
         yield return ("Max-rate deliveries/s ≥ both peers (broadcast, hub and SSE)",
-            string.Join("; ", maxRate.Select(m => I($"{m.Ours.Transport}: {Ratio(m.Ours.Result.DeliveredPerSecond, m.Row.Microsoft?.DeliveredPerSecond)} of Microsoft's, {Ratio(m.Ours.Result.DeliveredPerSecond, m.Row.SocketIo?.DeliveredPerSecond)} of Socket.IO's"))),
+            string.Join("; ", maxRate.Select(m => Invariant($"{m.Ours.Transport}: {Ratio(m.Ours.Result.DeliveredPerSecond, m.Row.Microsoft?.DeliveredPerSecond)} of Microsoft's, {Ratio(m.Ours.Result.DeliveredPerSecond, m.Row.SocketIo?.DeliveredPerSecond)} of Socket.IO's"))),
             Met(maxRate.Count > 0 && maxRate.All(m => AtLeast(m.Ours.Result.DeliveredPerSecond, m.Row.Microsoft?.DeliveredPerSecond) && AtLeast(m.Ours.Result.DeliveredPerSecond, m.Row.SocketIo?.DeliveredPerSecond))));
     }
 
@@ -87,7 +87,7 @@ public static class PeerComparison
     {
         string V(Result? r) => r is null ? "–" : ResultTable.F(value(r), format);
         string R(Result? ours, Result? peer) => ours is null || peer is null ? "–" : Ratio(value(ours), value(peer));
-        md.AppendLine(I($"| {row.Name} | {figure} | {V(row.Hub)} | {V(row.Sse)} | {V(row.Microsoft)} | {V(row.SocketIo)} | {R(row.Hub, row.Microsoft)} | {R(row.Hub, row.SocketIo)} | {R(row.Sse, row.Microsoft)} | {R(row.Sse, row.SocketIo)} |"));
+        md.AppendLine(Invariant($"| {row.Name} | {figure} | {V(row.Hub)} | {V(row.Sse)} | {V(row.Microsoft)} | {V(row.SocketIo)} | {R(row.Hub, row.Microsoft)} | {R(row.Hub, row.SocketIo)} | {R(row.Sse, row.Microsoft)} | {R(row.Sse, row.SocketIo)} |"));
     }
 
     private static string Ratio(double ours, double? peer) =>
@@ -98,6 +98,4 @@ public static class PeerComparison
     private static bool AtLeast(double ours, double? peer) => peer is { } p && !double.IsNaN(ours) && ours >= p;
 
     private static string Met(bool met) => met ? "yes" : "**no**";
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -129,8 +129,8 @@ public static class Report
     {
         if (chat.Count > 0)
         {
-            yield return (I($"ChatHub's chat POST ≤ {ChatPostBench.TargetMicrosPerPost / 1000:0.0} ms of server CPU per message (history on)"),
-                string.Join("; ", chat.Select(c => I($"{c.Backend}: {c.ServerCpuMicrosPerPost / 1000:0.000} ms"))),
+            yield return (Invariant($"ChatHub's chat POST ≤ {ChatPostBench.TargetMicrosPerPost / 1000:0.0} ms of server CPU per message (history on)"),
+                string.Join("; ", chat.Select(c => Invariant($"{c.Backend}: {c.ServerCpuMicrosPerPost / 1000:0.000} ms"))),
                 Met(chat.All(c => c.ServerCpuMicrosPerPost <= ChatPostBench.TargetMicrosPerPost && c.Exact)));
         }
     }
@@ -147,7 +147,7 @@ public static class Report
             var commands = redis.Select(r => r.RedisCommandsPerNotify ?? double.NaN).ToList();
             var sizes = string.Join(" / ", redis.Select(r => r.Scenario.Subscribers).Distinct().Order().Select(n => n.ToString("N0", CultureInfo.InvariantCulture)));
             yield return ("Redis: one round trip per notify whatever the number of subscribers",
-                I($"{evalsha.Min():0.00}–{evalsha.Max():0.00} EVALSHA and {commands.Min():0.00}–{commands.Max():0.00} commands per notify at {sizes} subscribers"),
+                Invariant($"{evalsha.Min():0.00}–{evalsha.Max():0.00} EVALSHA and {commands.Min():0.00}–{commands.Max():0.00} commands per notify at {sizes} subscribers"),
                 Met(evalsha.All(e => e <= 1.01)));
         }
 
@@ -159,7 +159,7 @@ public static class Report
         {
             var ratios = pairs.Select(p => (p.Redis, Ratio: p.Redis.DeliveredPerSecond / p.Memory!.DeliveredPerSecond)).ToList();
             yield return ("Three servers on Redis deliver ≥ 70% of one memory server's messages/s, no loss, no duplicates",
-                string.Join("; ", ratios.Select(r => I($"{r.Redis.Scenario.Transport} {r.Redis.Scenario.Subscribers:N0}: {r.Ratio:P0}{(r.Redis.Exact ? "" : " (not exact)")}"))),
+                string.Join("; ", ratios.Select(r => Invariant($"{r.Redis.Scenario.Transport} {r.Redis.Scenario.Subscribers:N0}: {r.Ratio:P0}{(r.Redis.Exact ? "" : " (not exact)")}"))),
                 Met(ratios.All(r => r.Ratio >= 0.7 && r.Redis.Exact)));
         }
 
@@ -167,7 +167,7 @@ public static class Report
         if (fixedRate.Count > 0)
         {
             yield return ("200 msg/s to 300 subscribers over three servers: p99 < 5 ms",
-                string.Join("; ", fixedRate.Select(r => I($"{r.Scenario.Transport}: p50 {r.P50:0.0} ms, p99 {r.P99:0.0} ms, machine {r.MachineBusyPercent:0}% busy"))),
+                string.Join("; ", fixedRate.Select(r => Invariant($"{r.Scenario.Transport}: p50 {r.P50:0.0} ms, p99 {r.P99:0.0} ms, machine {r.MachineBusyPercent:0}% busy"))),
                 Met(fixedRate.All(r => r.P99 < 5)));
         }
 
@@ -179,8 +179,8 @@ public static class Report
         {
             yield return ("History on vs off: what resumable delivery costs",
                 string.Join("; ", withAndWithout.Select(p => p.On.Scenario.Rate == 0
-                    ? I($"{p.On.Scenario.Backend}/{p.On.Scenario.Servers} max rate: {p.On.DeliveredPerSecond / p.Off!.DeliveredPerSecond:P0} of the deliveries/s without history, {p.On.ServerCpuMicrosPerDelivery:0.0} vs {p.Off.ServerCpuMicrosPerDelivery:0.0} µs/delivery")
-                    : I($"{p.On.Scenario.Backend}/{p.On.Scenario.Servers} at {p.On.Scenario.RateText}: p50 {p.On.P50:0.0} vs {p.Off!.P50:0.0} ms, p99 {p.On.P99:0.0} vs {p.Off.P99:0.0} ms"))),
+                    ? Invariant($"{p.On.Scenario.Backend}/{p.On.Scenario.Servers} max rate: {p.On.DeliveredPerSecond / p.Off!.DeliveredPerSecond:P0} of the deliveries/s without history, {p.On.ServerCpuMicrosPerDelivery:0.0} vs {p.Off.ServerCpuMicrosPerDelivery:0.0} µs/delivery")
+                    : Invariant($"{p.On.Scenario.Backend}/{p.On.Scenario.Servers} at {p.On.Scenario.RateText}: p50 {p.On.P50:0.0} vs {p.Off!.P50:0.0} ms, p99 {p.On.P99:0.0} vs {p.Off.P99:0.0} ms"))),
                 "measured");
         }
 
@@ -189,14 +189,14 @@ public static class Report
         if (idle.Count > 0)
         {
             yield return ("Server memory per idle connection < 10 KB (hub and SSE)",
-                string.Join("; ", idle.Select(r => I($"{r.Scenario.Backend} {r.Scenario.Transport}: {r.ManagedBytesPerConnection / 1024:0.0} KB managed, {r.WorkingSetBytesPerConnection / 1024:0.0} KB RSS")))
-                    + (reference is null ? "" : I($" (bare SignalR hub, for reference: {reference.ManagedBytesPerConnection / 1024:0.0} KB managed, {reference.WorkingSetBytesPerConnection / 1024:0.0} KB RSS)")),
+                string.Join("; ", idle.Select(r => Invariant($"{r.Scenario.Backend} {r.Scenario.Transport}: {r.ManagedBytesPerConnection / 1024:0.0} KB managed, {r.WorkingSetBytesPerConnection / 1024:0.0} KB RSS")))
+                    + (reference is null ? "" : Invariant($" (bare SignalR hub, for reference: {reference.ManagedBytesPerConnection / 1024:0.0} KB managed, {reference.WorkingSetBytesPerConnection / 1024:0.0} KB RSS)")),
                 Met(idle.All(r => r.ManagedBytesPerConnection < 10 * 1024 && r.WorkingSetBytesPerConnection < 10 * 1024)));
             var large = idle.Where(r => r.Scenario.Servers == 3 && r.Scenario.Subscribers >= 10_000).ToList();
             yield return ("10,000 concurrent connections across three servers, all receiving every message",
                 large.Count == 0
                     ? "not run in this mode (the full mode runs it)"
-                    : string.Join("; ", large.Select(r => I($"{r.Scenario.Transport}: {r.Scenario.Subscribers:N0} connections, {r.Delivered:N0} of {r.Delivered + r.Lost:N0} deliveries, {r.Duplicates} duplicates"))),
+                    : string.Join("; ", large.Select(r => Invariant($"{r.Scenario.Transport}: {r.Scenario.Subscribers:N0} connections, {r.Delivered:N0} of {r.Delivered + r.Lost:N0} deliveries, {r.Duplicates} duplicates"))),
                 large.Count == 0 ? "–" : Met(large.All(r => r.Exact)));
         }
     }
@@ -238,11 +238,11 @@ public static class Report
         var cpu = File.Exists("/proc/cpuinfo")
             ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim()
             : null;
-        yield return I($"CPU: {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} cores");
+        yield return Invariant($"CPU: {cpu ?? RuntimeInformation.ProcessArchitecture.ToString()}, {Environment.ProcessorCount} cores");
         var memory = File.Exists("/proc/meminfo") ? File.ReadLines("/proc/meminfo").FirstOrDefault(l => l.StartsWith("MemTotal", StringComparison.Ordinal)) : null;
         if (memory is not null && long.TryParse(memory.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture, out var kb))
         {
-            yield return I($"Memory: {kb / 1024.0 / 1024:0.0} GiB");
+            yield return Invariant($"Memory: {kb / 1024.0 / 1024:0.0} GiB");
         }
         yield return $"OS: {RuntimeInformation.OSDescription}";
         yield return $"Runtime: {RuntimeInformation.FrameworkDescription}, Server GC in the app servers (ASP.NET Core's default)";
@@ -265,6 +265,4 @@ public static class Report
     }
 
     private static string Met(bool met) => met ? "yes" : "**no**";
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }

@@ -70,8 +70,7 @@ public static class ScenarioRunner
             var cpuAfter = await cluster.StatsAsync();
             var redisCpu = await cluster.RedisCpuMsAsync() - redisCpuBefore;
             var commands = await cluster.RedisCommandsAsync();
-            progress.WriteLine($"  measured window: {cpuAfter.Sum(s => s.JitMethods) - cpuBefore.Sum(s => s.JitMethods)} methods compiled, "
-                + $"{cpuAfter.Sum(s => s.JitMs) - cpuBefore.Sum(s => s.JitMs):0} ms of JIT, {cpuAfter.Sum(s => s.CpuMs) - cpuBefore.Sum(s => s.CpuMs):0} ms of server CPU, "
+            progress.WriteLine($"  measured window: {Between(cpuBefore, cpuAfter)}, "
                 + $"{(double)(cpuAfter.Sum(s => s.WorkItems) - cpuBefore.Sum(s => s.WorkItems)) / count:0.0} thread-pool work items per notify");
 
             await stopKeepAlive.CancelAsync();
@@ -171,8 +170,7 @@ public static class ScenarioRunner
             await Task.Delay(WarmUpPause);
             var after = await cluster.StatsAsync();
             var compiled = after.Sum(s => s.JitMethods) - before.Sum(s => s.JitMethods);
-            progress.WriteLine($"  warm-up round {round}: {notifies} notifies, {compiled} methods compiled, {after.Sum(s => s.JitMs) - before.Sum(s => s.JitMs):0} ms of JIT, "
-                + $"{after.Sum(s => s.CpuMs) - before.Sum(s => s.CpuMs):0} ms of server CPU");
+            progress.WriteLine($"  warm-up round {round}: {notifies} notifies, {Between(before, after)}");
             quietRounds = compiled <= QuietJitMethodsPerServer * scenario.Servers ? quietRounds + 1 : 0;
             if (quietRounds == QuietRoundsNeeded || round >= maxRounds)
             {
@@ -181,6 +179,11 @@ public static class ScenarioRunner
             before = after;
         }
     }
+
+    /// <summary>What the servers' JIT compiled and their CPU between two readings, as the console shows it.</summary>
+    private static string Between(IReadOnlyList<HostStats> before, IReadOnlyList<HostStats> after) =>
+        $"{after.Sum(s => s.JitMethods) - before.Sum(s => s.JitMethods)} methods compiled, {after.Sum(s => s.JitMs) - before.Sum(s => s.JitMs):0} ms of JIT, "
+        + $"{after.Sum(s => s.CpuMs) - before.Sum(s => s.CpuMs):0} ms of server CPU";
 
     // Generous: every message must have been published, plus time to drain queues at a rate well below capacity.
     private static TimeSpan DeliveryBound(Scenario scenario) =>

@@ -28,12 +28,12 @@ public sealed class SvgChart(string title, string xLabel, string yLabel, bool lo
         var plotH = height - PadTop - PadBottom;
         var points = _series.SelectMany(s => s.Points).ToList();
         var svg = new StringBuilder();
-        svg.Append(I($"<g transform=\"translate({left},{top})\" font-family=\"sans-serif\" font-size=\"12\">"));
-        svg.Append(I($"<text x=\"{width / 2}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">{E(title)}</text>"));
-        svg.Append(I($"<rect x=\"{PadLeft}\" y=\"{PadTop}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#999\"/>"));
+        svg.Append(Invariant($"<g transform=\"translate({left},{top})\" font-family=\"sans-serif\" font-size=\"12\">"));
+        svg.Append(Invariant($"<text x=\"{width / 2}\" y=\"18\" text-anchor=\"middle\" font-size=\"14\" font-weight=\"bold\">{E(title)}</text>"));
+        svg.Append(Invariant($"<rect x=\"{PadLeft}\" y=\"{PadTop}\" width=\"{plotW}\" height=\"{plotH}\" fill=\"none\" stroke=\"#999\"/>"));
         if (points.Count == 0)
         {
-            svg.Append(I($"<text x=\"{width / 2}\" y=\"{height / 2}\" text-anchor=\"middle\" fill=\"#777\">no runs of this kind in this report</text></g>"));
+            svg.Append(Invariant($"<text x=\"{width / 2}\" y=\"{height / 2}\" text-anchor=\"middle\" fill=\"#777\">no runs of this kind in this report</text></g>"));
             return svg.ToString();
         }
 
@@ -52,33 +52,33 @@ public sealed class SvgChart(string title, string xLabel, string yLabel, bool lo
 
         foreach (var x in xs)
         {
-            svg.Append(I($"<line x1=\"{X(x):0.#}\" x2=\"{X(x):0.#}\" y1=\"{PadTop}\" y2=\"{PadTop + plotH}\" stroke=\"#eee\"/>"));
-            svg.Append(I($"<text x=\"{X(x):0.#}\" y=\"{PadTop + plotH + 16}\" text-anchor=\"middle\">{x:N0}</text>"));
+            svg.Append(Invariant($"<line x1=\"{X(x):0.#}\" x2=\"{X(x):0.#}\" y1=\"{PadTop}\" y2=\"{PadTop + plotH}\" stroke=\"#eee\"/>"));
+            svg.Append(Invariant($"<text x=\"{X(x):0.#}\" y=\"{PadTop + plotH + 16}\" text-anchor=\"middle\">{x:N0}</text>"));
         }
         foreach (var tick in YTicks(yMin, yMax))
         {
-            svg.Append(I($"<line x1=\"{PadLeft}\" x2=\"{PadLeft + plotW}\" y1=\"{Y(tick):0.#}\" y2=\"{Y(tick):0.#}\" stroke=\"#eee\"/>"));
-            svg.Append(I($"<text x=\"{PadLeft - 6}\" y=\"{Y(tick) + 4:0.#}\" text-anchor=\"end\">{Short(tick)}</text>"));
+            svg.Append(Invariant($"<line x1=\"{PadLeft}\" x2=\"{PadLeft + plotW}\" y1=\"{Y(tick):0.#}\" y2=\"{Y(tick):0.#}\" stroke=\"#eee\"/>"));
+            svg.Append(Invariant($"<text x=\"{PadLeft - 6}\" y=\"{Y(tick) + 4:0.#}\" text-anchor=\"end\">{Short(tick)}</text>"));
         }
-        svg.Append(I($"<text x=\"{PadLeft + (plotW / 2)}\" y=\"{height - 10}\" text-anchor=\"middle\">{E(xLabel)}</text>"));
-        svg.Append(I($"<text transform=\"translate(16,{PadTop + (plotH / 2)}) rotate(-90)\" text-anchor=\"middle\">{E(yLabel)}</text>"));
+        svg.Append(Invariant($"<text x=\"{PadLeft + (plotW / 2)}\" y=\"{height - 10}\" text-anchor=\"middle\">{E(xLabel)}</text>"));
+        svg.Append(Invariant($"<text transform=\"translate(16,{PadTop + (plotH / 2)}) rotate(-90)\" text-anchor=\"middle\">{E(yLabel)}</text>"));
 
         foreach (var (y, label) in _references)
         {
-            svg.Append(I($"<line x1=\"{PadLeft}\" x2=\"{PadLeft + plotW}\" y1=\"{Y(y):0.#}\" y2=\"{Y(y):0.#}\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/>"));
-            svg.Append(I($"<text x=\"{PadLeft + plotW - 4}\" y=\"{Y(y) - 4:0.#}\" text-anchor=\"end\" fill=\"#c00\">{E(label)}</text>"));
+            svg.Append(Invariant($"<line x1=\"{PadLeft}\" x2=\"{PadLeft + plotW}\" y1=\"{Y(y):0.#}\" y2=\"{Y(y):0.#}\" stroke=\"#c00\" stroke-dasharray=\"6 4\"/>"));
+            svg.Append(Invariant($"<text x=\"{PadLeft + plotW - 4}\" y=\"{Y(y) - 4:0.#}\" text-anchor=\"end\" fill=\"#c00\">{E(label)}</text>"));
         }
         var legendY = PadTop + 8;
         foreach (var (name, color, series) in _series.Where(s => s.Points.Count > 0))
         {
-            var path = string.Join(' ', series.Select(p => I($"{X(p.X):0.#},{Y(p.Y):0.#}")));
-            svg.Append(I($"<polyline points=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>"));
+            var path = string.Join(' ', series.Select(p => Invariant($"{X(p.X):0.#},{Y(p.Y):0.#}")));
+            svg.Append(Invariant($"<polyline points=\"{path}\" fill=\"none\" stroke=\"{color}\" stroke-width=\"2\"/>"));
             foreach (var p in series)
             {
-                svg.Append(I($"<circle cx=\"{X(p.X):0.#}\" cy=\"{Y(p.Y):0.#}\" r=\"3.5\" fill=\"{color}\"><title>{E(name)}: {Short(p.Y)} at {p.X:N0}</title></circle>"));
+                svg.Append(Invariant($"<circle cx=\"{X(p.X):0.#}\" cy=\"{Y(p.Y):0.#}\" r=\"3.5\" fill=\"{color}\"><title>{E(name)}: {Short(p.Y)} at {p.X:N0}</title></circle>"));
             }
-            svg.Append(I($"<rect x=\"{PadLeft + plotW + 10}\" y=\"{legendY}\" width=\"14\" height=\"4\" fill=\"{color}\"/>"));
-            svg.Append(I($"<text x=\"{PadLeft + plotW + 30}\" y=\"{legendY + 6}\">{E(name)}</text>"));
+            svg.Append(Invariant($"<rect x=\"{PadLeft + plotW + 10}\" y=\"{legendY}\" width=\"14\" height=\"4\" fill=\"{color}\"/>"));
+            svg.Append(Invariant($"<text x=\"{PadLeft + plotW + 30}\" y=\"{legendY + 6}\">{E(name)}</text>"));
             legendY += 16;
         }
         svg.Append("</g>");
@@ -90,8 +90,8 @@ public sealed class SvgChart(string title, string xLabel, string yLabel, bool lo
     {
         var width = chartWidth * charts.Count;
         var svg = new StringBuilder();
-        svg.Append(I($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">"));
-        svg.Append(I($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>"));
+        svg.Append(Invariant($"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{width}\" height=\"{height}\" viewBox=\"0 0 {width} {height}\">"));
+        svg.Append(Invariant($"<rect width=\"{width}\" height=\"{height}\" fill=\"white\"/>"));
         for (var i = 0; i < charts.Count; i++)
         {
             svg.Append(charts[i].Render(i * chartWidth, 0, chartWidth, height));
@@ -138,13 +138,11 @@ public sealed class SvgChart(string title, string xLabel, string yLabel, bool lo
 
     private static string Short(double v) => v switch
     {
-        >= 1_000_000 => I($"{v / 1_000_000:0.#}M"),
-        >= 1_000 => I($"{v / 1_000:0.#}k"),
-        >= 1 => I($"{v:0.#}"),
-        _ => I($"{v:0.##}"),
+        >= 1_000_000 => Invariant($"{v / 1_000_000:0.#}M"),
+        >= 1_000 => Invariant($"{v / 1_000:0.#}k"),
+        >= 1 => Invariant($"{v:0.#}"),
+        _ => Invariant($"{v:0.##}"),
     };
 
     private static string E(string text) => WebUtility.HtmlEncode(text);
-
-    private static string I(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
 }
