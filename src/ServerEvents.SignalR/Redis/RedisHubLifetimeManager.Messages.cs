@@ -196,20 +196,21 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 
     private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false)
     {
+        var max = _backplane.Options.MaxPendingWritesPerConnection;
         var written = 0;
         // A group's or user's members come as an array: walked as one, without an enumerator per message.
         if (targets is LocalConnection[] members)
         {
             foreach (var connection in members)
             {
-                written += WriteOne(connection, excluded, message, eventId, direct);
+                written += WriteOne(connection, excluded, message, max, eventId, direct);
             }
         }
         else
         {
             foreach (var connection in targets)
             {
-                written += WriteOne(connection, excluded, message, eventId, direct);
+                written += WriteOne(connection, excluded, message, max, eventId, direct);
             }
         }
         if (message.Message is InvocationMessage { Target: ServerEventsHubBase.ClientMethod })
@@ -218,14 +219,13 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
     }
 
-    /// <summary>Queues the message for one connection unless it is excluded; 1 when queued.</summary>
-    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId, bool direct)
+    /// <summary>Queues the message for one connection unless it is excluded; 1 when queued (at most <paramref name="max"/> may wait).</summary>
+    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, int max, long eventId, bool direct)
     {
         if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
         {
             return 0;
         }
-        var max = _backplane.Options.MaxPendingWritesPerConnection;
         if (connection.TryWrite(message, max, eventId, direct))
         {
             return 1;
