@@ -114,7 +114,7 @@ public static class Report
         }
         md.AppendLine("## Columns");
         md.AppendLine();
-        md.AppendLine("- *notifies*: `IServerEvents.Notify*` calls made by the publisher inside server 0; *rate* `max` = as fast as 64 notifies in flight allow.");
+        md.AppendLine("- *notifies*: `IServerEvents.Notify*` calls made by the publisher inside server 0; *rate* `max` = as fast as 64 notifies in flight allow (refilled by halves: with 64 out, the publisher waits for 32 to complete).");
         md.AppendLine("- *delivered/s*: messages received by all subscribers together, from the first publish to the last delivery.");
         md.AppendLine("- *p50 … max*: end-to-end latency, from the publish time carried in each message to its arrival at the subscriber (same clock).");
         md.AppendLine("- *lost / dup / out of order*: counted per subscriber from per-target sequence numbers.");

@@ -6,7 +6,7 @@ namespace ServerEvents.LoadDriver;
 /// One benchmark run. <see cref="Kind"/>: <c>broadcast</c> (every subscriber in one channel), <c>channels</c>
 /// (channels of 10 members, notifies round-robin over them) or <c>users</c> (one user id per subscriber,
 /// notifies round-robin over the users). <see cref="Messages"/> notifies in all, at <see cref="Rate"/> per second
-/// or, at 0, as fast as <see cref="Window"/> notifies in flight allow. Subscribers are spread round-robin over
+/// or, at 0, as fast as <see cref="Window"/> notifies in flight allow (refilled by halves). Subscribers are spread round-robin over
 /// the servers; the publisher runs inside server 0.
 /// </summary>
 public sealed record Scenario(string Kind, string Backend, int Servers, string Transport, int Subscribers, int Messages, double Rate, int Window = 64, int PayloadBytes = 64, bool History = true)

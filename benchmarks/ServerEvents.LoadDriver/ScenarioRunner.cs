@@ -72,6 +72,12 @@ public static class ScenarioRunner
             var commands = await cluster.RedisCommandsAsync();
             progress.WriteLine($"  measured window: {Between(cpuBefore, cpuAfter)}, "
                 + $"{(double)(cpuAfter.Sum(s => s.WorkItems) - cpuBefore.Sum(s => s.WorkItems)) / count:0.0} thread-pool work items per notify");
+            // Per server: the publisher's server (0) against those that only deliver shows what publishing itself costs.
+            for (var h = 0; h < cpuAfter.Count; h++)
+            {
+                progress.WriteLine($"    server {h}: {Between([cpuBefore[h]], [cpuAfter[h]])}, "
+                    + $"{(double)(cpuAfter[h].WorkItems - cpuBefore[h].WorkItems) / count:0.00} work items per notify");
+            }
 
             await stopKeepAlive.CancelAsync();
             await keepAlive;

@@ -52,7 +52,7 @@ public static class Suites
     /// <summary>What a reader of each section should know about how its rows were taken.</summary>
     public static IReadOnlyDictionary<string, string> Notes { get; } = new Dictionary<string, string>
     {
-        [MaxRate] = "One publisher with 64 notifies in flight, every subscriber in one channel. At max rate this machine's figures move by "
+        [MaxRate] = "One publisher with up to 64 notifies in flight, every subscriber in one channel. At max rate this machine's figures move by "
             + "±30 % from run to run, so in full mode each row is the median run (by delivered/s) of three.",
         [FixedRate] = "The same delivery load at every size — 60,000 deliveries/s, i.e. 200 msg/s to 300 subscribers — so that the curve "
             + "shows the cost of fan-out width rather than of overload.",
