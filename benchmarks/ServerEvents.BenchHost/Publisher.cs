@@ -45,7 +45,8 @@ internal static class Publisher
             {
                 await Task.Delay(wait);
             }
-            if (Volatile.Read(ref inFlight) >= window)
+            // A loop, not a test: a send that dropped to the refill mark but set the signal late may wake a full window.
+            while (Volatile.Read(ref inFlight) >= window)
             {
                 var signal = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 Interlocked.Exchange(ref refill, signal);
