@@ -33,7 +33,8 @@ public sealed class AppServer : IAsyncDisposable
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Logging.ClearProviders();
-        builder.Logging.AddProvider(new FailureLog.Provider());
+        var failureLog = new FailureLog.Provider();
+        builder.Logging.AddProvider(failureLog);
         builder.Services.AddAuthentication(TestAuthHandler.SchemeName)
             .AddScheme<Microsoft.AspNetCore.Authentication.AuthenticationSchemeOptions, TestAuthHandler>(TestAuthHandler.SchemeName, null);
         configureServices(builder.Services);
@@ -45,6 +46,7 @@ public sealed class AppServer : IAsyncDisposable
         await app.StartAsync().DefaultTimeout();
 
         var address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
+        failureLog.Server = address;
         return new AppServer(app, new Uri(address));
     }
 
@@ -63,7 +65,7 @@ public sealed class AppServer : IAsyncDisposable
         }
         catch (TimeoutException)
         {
-            throw new TimeoutException($"The app server at {BaseUri} did not stop within 30 s. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+            throw new TimeoutException($"The app server at {BaseUri} did not stop within 30 s. Server warnings: {FailureLog.Recent()}");
         }
     }
 }

@@ -11,7 +11,7 @@ public static class Eventually
         {
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"Still false after {TaskExtensions.Default}: {because}. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+                throw new TimeoutException($"Still false after {TaskExtensions.Default}: {because}. Server warnings: {FailureLog.Recent()}");
             }
             await Task.Delay(delay);
             delay = Math.Min(delay * 2, 100);

@@ -156,7 +156,11 @@ public sealed class SseTestClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No matching SSE frame within {TaskExtensions.Default} (stream ended: {_ended.Task.IsCompleted}, {_fault ?? "no error"}). Received:\n{Raw}\nServer warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+                // The tail of what came: large frames would otherwise bury the server warnings in megabytes.
+                var raw = Raw;
+                var tail = raw.Length > 4000 ? "…" + raw[^4000..] : raw;
+                throw new TimeoutException($"No matching SSE frame within {TaskExtensions.Default} (stream ended: {_ended.Task.IsCompleted}, {_fault ?? "no error"}). "
+                    + $"Received {Frames.Count} frames ({raw.Length} characters), ending:\n{tail}\nServer warnings: {FailureLog.Recent()}");
             }
         }
     }

@@ -156,7 +156,7 @@ public sealed class TestClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No matching event within {limit}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}. Server warnings: {string.Join(" | ", FailureLog.Snapshot.TakeLast(5))}");
+                throw new TimeoutException($"No matching event within {limit}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}. Server warnings: {FailureLog.Recent()}");
             }
         }
     }
