@@ -5,8 +5,8 @@ using ServerEvents.Tests.Fixtures;
 
 namespace ServerEvents.LoadDriver;
 
-/// <summary>Process figures one bench host reports; <see cref="WorkItems"/> (thread-pool work items run) is 0 for the Node peer, which has no pool.</summary>
-public sealed record HostStats(double CpuMs, long AllocatedBytes, long WorkingSetBytes, long GcHeapBytes, double JitMs, long JitMethods, long WorkItems);
+/// <summary>Process figures one bench host reports; <see cref="WorkItems"/> (thread-pool work items run) is null for the Node peer, which has no pool.</summary>
+public sealed record HostStats(double CpuMs, long AllocatedBytes, long WorkingSetBytes, long GcHeapBytes, double JitMs, long JitMethods, long? WorkItems);
 
 /// <summary>
 /// The servers of one run: a redis-server of its own (Redis back-end) and N bench host processes, plus the
@@ -86,7 +86,7 @@ public sealed class BenchCluster : IAsyncDisposable
             using var json = JsonDocument.Parse(await Http.GetStringAsync(new Uri(host.BaseUri, memory ? "/bench/stats?memory=true" : "/bench/stats")));
             var root = json.RootElement;
             stats.Add(new HostStats(root.GetProperty("cpuMs").GetDouble(), root.GetProperty("allocatedBytes").GetInt64(), root.GetProperty("workingSetBytes").GetInt64(), root.GetProperty("gcHeapBytes").GetInt64(),
-                root.GetProperty("jitMs").GetDouble(), root.GetProperty("jitMethods").GetInt64(), root.TryGetProperty("workItems", out var workItems) ? workItems.GetInt64() : 0));
+                root.GetProperty("jitMs").GetDouble(), root.GetProperty("jitMethods").GetInt64(), root.TryGetProperty("workItems", out var workItems) ? workItems.GetInt64() : null));
         }
         return stats;
     }

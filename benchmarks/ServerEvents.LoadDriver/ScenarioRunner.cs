@@ -70,17 +70,11 @@ public static class ScenarioRunner
             var cpuAfter = await cluster.StatsAsync();
             var redisCpu = await cluster.RedisCpuMsAsync() - redisCpuBefore;
             var commands = await cluster.RedisCommandsAsync();
-            // Node has no thread-pool count: the Socket.IO peer's windows leave it out rather than print a zero.
-            var countsWorkItems = scenario.Transport != "socketio";
-            progress.WriteLine("  measured window: " + Between(cpuBefore, cpuAfter) + (countsWorkItems
-                ? Invariant($", {(double)(cpuAfter.Sum(s => s.WorkItems) - cpuBefore.Sum(s => s.WorkItems)) / count:0.0} thread-pool work items per notify")
-                : ""));
+            progress.WriteLine("  measured window: " + Between(cpuBefore, cpuAfter) + WorkItemsPerNotify(cpuBefore, cpuAfter, count));
             // Per server: server 0 also runs the publisher, so its share against the others' hints at what publishing costs.
             for (var h = 0; h < cpuAfter.Count; h++)
             {
-                progress.WriteLine($"    server {h}: " + Between([cpuBefore[h]], [cpuAfter[h]]) + (countsWorkItems
-                    ? Invariant($", {(double)(cpuAfter[h].WorkItems - cpuBefore[h].WorkItems) / count:0.00} work items per notify")
-                    : ""));
+                progress.WriteLine($"    server {h}: " + Between([cpuBefore[h]], [cpuAfter[h]]) + WorkItemsPerNotify([cpuBefore[h]], [cpuAfter[h]], count));
             }
 
             await stopKeepAlive.CancelAsync();
@@ -194,6 +188,12 @@ public static class ScenarioRunner
     private static string Between(IReadOnlyList<HostStats> before, IReadOnlyList<HostStats> after) =>
         Invariant($"{after.Sum(s => s.JitMethods) - before.Sum(s => s.JitMethods)} methods compiled, {after.Sum(s => s.JitMs) - before.Sum(s => s.JitMs):0} ms of JIT, ")
         + Invariant($"{after.Sum(s => s.CpuMs) - before.Sum(s => s.CpuMs):0} ms of server CPU");
+
+    /// <summary>", N thread-pool work items per notify" between two readings, or nothing where a host does not count them (Node).</summary>
+    private static string WorkItemsPerNotify(IReadOnlyList<HostStats> before, IReadOnlyList<HostStats> after, int notifies) =>
+        after.Concat(before).Any(s => s.WorkItems is null)
+            ? ""
+            : Invariant($", {(double)(after.Sum(s => s.WorkItems!.Value) - before.Sum(s => s.WorkItems!.Value)) / notifies:0.00} thread-pool work items per notify");
 
     // Generous: every message must have been published, plus time to drain queues at a rate well below capacity.
     private static TimeSpan DeliveryBound(Scenario scenario) =>
