@@ -30,19 +30,23 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
     {
         // Once started, a new envelope (nearly every send) goes straight to its path, without a state machine here.
-        if (Volatile.Read(ref _started) && methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
+        if (Volatile.Read(ref _started) && NewEnvelope(methodName, args) is { } serverEvent)
         {
             return PublishEventAsync(eventRoutes, targets, localTargets, historyTargets, excluded, serverEvent, cancellationToken);
         }
         return StartThenPublishAsync(eventRoutes, invocationRoutes, targets, localTargets, historyTargets, excluded, methodName, args, cancellationToken);
     }
 
+    /// <summary>The Server Events envelope that is a new event (no id yet, so it takes the event path), or null.</summary>
+    private static ServerEvent? NewEnvelope(string methodName, object?[] args) =>
+        methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent] ? serverEvent : null;
+
     private async Task StartThenPublishAsync(string[] eventRoutes, IReadOnlyList<string> invocationRoutes, Targets targets, IEnumerable<LocalConnection> localTargets,
         IReadOnlyList<string> historyTargets, IReadOnlyList<string>? excluded, string methodName, object?[] args, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(methodName);
         await EnsureStartedAsync(cancellationToken);
-        if (methodName == ServerEventsHubBase.ClientMethod && args is [ServerEvent { EventId: 0 } serverEvent])
+        if (NewEnvelope(methodName, args) is { } serverEvent)
         {
             await PublishEventAsync(eventRoutes, targets, localTargets, historyTargets, excluded, serverEvent, cancellationToken);
             return;
