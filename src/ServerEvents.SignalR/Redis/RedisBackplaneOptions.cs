@@ -50,10 +50,16 @@ public sealed class RedisBackplaneOptions
     public TimeSpan AckTimeout { get; set; } = TimeSpan.FromSeconds(5);
 
     /// <summary>
-    /// A local connection with more queued writes than this is too slow to keep up and is closed, so it
-    /// cannot hold up others or grow server memory without bound.
+    /// Bytes of writes one local connection may have queued, as serialized for its protocol (1 MiB by default, as
+    /// the SSE bridge's <c>MaxUnsentBytesPerStream</c>). A connection that would go past it is too slow to keep up and
+    /// is closed, so it cannot hold up others or grow server memory without bound. A single write larger than this
+    /// still goes out when nothing else waits.
     /// </summary>
-    public int MaxPendingWritesPerConnection { get; set; } = 1000;
+    /// <remarks>
+    /// Bytes rather than a count of writes: the same budget holds a few large events or many small ones, so a client
+    /// that is briefly behind on a busy server (a few thousand small events) is not taken for one that stopped reading.
+    /// </remarks>
+    public long MaxPendingBytesPerConnection { get; set; } = 1024 * 1024;
 
     /// <summary>
     /// Notifications accepted while Redis is unreachable, to be published in order once it is back; the next one

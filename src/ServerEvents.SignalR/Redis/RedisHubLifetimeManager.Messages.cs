@@ -200,7 +200,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 
     private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false)
     {
-        var max = _backplane.Options.MaxPendingWritesPerConnection;
+        var max = _backplane.Options.MaxPendingBytesPerConnection;
         var written = 0;
         // A group's or user's members come as an array: walked as one, without an enumerator per message.
         if (targets is LocalConnection[] members)
@@ -223,8 +223,8 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
     }
 
-    /// <summary>Queues the message for one connection unless it is excluded; 1 when queued (at most <paramref name="max"/> may wait).</summary>
-    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, int max, long eventId, bool direct)
+    /// <summary>Queues the message for one connection unless it is excluded; 1 when queued (at most <paramref name="max"/> bytes may wait).</summary>
+    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, long max, long eventId, bool direct)
     {
         if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
         {

@@ -19,6 +19,7 @@ namespace ServerEvents.Tests.ScaleOut;
 public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
 {
     private readonly string _prefix = "s" + Guid.NewGuid().ToString("N")[..10];
+    private int _lastN;
 
     /// <summary>The Redis the test collection shares.</summary>
     protected abstract string SharedConnectionString { get; }
@@ -521,7 +522,7 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
     [Fact]
     public async Task A_client_that_stops_reading_is_closed_and_does_not_hold_up_the_others()
     {
-        await using var cluster = await StartAsync(SharedConnectionString, backplane: o => o.MaxPendingWritesPerConnection = 50);
+        await using var cluster = await StartAsync(SharedConnectionString, backplane: o => o.MaxPendingBytesPerConnection = 512 * 1024);
         using var slowCloses = ClusterMetrics.Of<long>(cluster, "serverevents.slow_client.closes");
         var fast = new[] { await cluster.ConnectAsync(0, "home"), await cluster.ConnectAsync(0, "home") };
         using var stuck = new ClientWebSocket();
@@ -559,6 +560,107 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
         // Once, though writes kept coming for it until it was gone.
         Assert.Equal(1, slowCloses.Servers[0].Sum("serverevents.transport", "hub"));
         Assert.Equal(0, slowCloses.Sum() - slowCloses.Servers[0].Sum());
+    }
+
+    [Fact]
+    public async Task A_client_thousands_of_small_events_behind_is_not_taken_for_one_that_stopped_reading()
+    {
+        // Small socket buffers on both ends (the server's accepted sockets inherit the listener's), so that what the
+        // client does not read piles up in the server's queue for it rather than in the kernel.
+        await using var cluster = await TestCluster.StartAsync(3, services =>
+        {
+            services.AddServerEvents().AddRedis(SharedConnectionString, o => o.Prefix = _prefix);
+            services.Configure<Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions>(o => o.CreateBoundListenSocket = endpoint =>
+            {
+                var listener = Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets.SocketTransportOptions.CreateDefaultBoundListenSocket(endpoint);
+                listener.SendBufferSize = 16 * 1024;
+                return listener;
+            });
+        }, app => app.MapServerEvents("/hub"));
+        using var slowCloses = ClusterMetrics.Of<long>(cluster, "serverevents.slow_client.closes");
+        using var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { ReceiveBufferSize = 4096 };
+                await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                return new System.Net.Sockets.NetworkStream(socket, ownsSocket: true);
+            },
+        };
+        using var paused = new ClientWebSocket();
+        await paused.ConnectAsync(new Uri(cluster.HubUrl(0, "channels=home").ToString().Replace("http", "ws", StringComparison.Ordinal)), new HttpMessageInvoker(handler), CancellationToken.None).DefaultTimeout();
+        await paused.SendAsync(Encoding.UTF8.GetBytes("{\"protocol\":\"json\",\"version\":1}\u001e"), WebSocketMessageType.Text, true, CancellationToken.None).DefaultTimeout();
+        var buffer = new byte[64 * 1024];
+        var pending = new Queue<string>();
+        var partial = new StringBuilder();
+        // Subscribed once its onConnect has come (ServiceStack's contract).
+        while (await NextSelectorAsync() != "cmd.onConnect")
+        {
+        }
+
+        // About 360 bytes each on the wire: 2,000 of them are 0.7 MB, inside the default budget of 1 MiB, and more than
+        // a thousand writes beyond what the socket buffers and SignalR's pipe (64 KB) hold. The client reads nothing meanwhile.
+        const int messages = 2000;
+        var pad = new string('x', 200);
+        for (var i = 1; i <= messages; i += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(i, 50).Select(n => cluster.Api(1).NotifyChannelJsonAsync("home", "cmd.n", $"{{\"n\":{n},\"pad\":\"{pad}\"}}"))).DefaultTimeout();
+        }
+
+        // Then it reads: everything arrives, in order, and nothing was closed.
+        var received = new List<int>();
+        try
+        {
+            while (received.Count < messages)
+            {
+                if (await NextSelectorAsync() == "cmd.n")
+                {
+                    received.Add(_lastN);
+                }
+            }
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or WebSocketException or InvalidOperationException)
+        {
+            var missing = Enumerable.Range(1, messages).Except(received).ToList();
+            Assert.Fail($"{ex.GetType().Name} after {received.Count} of {messages} events, the last {received.LastOrDefault()}; missing {missing.Count}, first {string.Join(",", missing.Take(10))}. {FailureLog.Recent(10)}");
+        }
+        Assert.Equal(Enumerable.Range(1, messages), received);
+        Assert.Equal(0, slowCloses.Sum());
+        Assert.Equal(1, (await cluster.Api(2).GetChannelCountsAsync().DefaultTimeout())["home"]);
+
+        // The selector of the next Server Events envelope (its n kept in _lastN), reading frames as they come; 30 s at most.
+        async Task<string> NextSelectorAsync()
+        {
+            using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            while (true)
+            {
+                while (pending.TryDequeue(out var record))
+                {
+                    using var invocation = System.Text.Json.JsonDocument.Parse(record);
+                    if (invocation.RootElement.TryGetProperty("arguments", out var arguments) && arguments[0].TryGetProperty("selector", out var selector))
+                    {
+                        if (selector.GetString() == "cmd.n")
+                        {
+                            using var json = System.Text.Json.JsonDocument.Parse(arguments[0].GetProperty("json").GetString()!);
+                            _lastN = json.RootElement.GetProperty("n").GetInt32();
+                        }
+                        return selector.GetString()!;
+                    }
+                }
+                var result = await paused.ReceiveAsync(buffer, deadline.Token);
+                if (result.MessageType == WebSocketMessageType.Close)
+                {
+                    throw new InvalidOperationException($"closed by the server: {paused.CloseStatus} {paused.CloseStatusDescription}");
+                }
+                partial.Append(Encoding.UTF8.GetString(buffer, 0, result.Count));
+                var records = partial.ToString().Split('\u001e');
+                partial.Clear().Append(records[^1]);
+                foreach (var record in records[..^1])
+                {
+                    pending.Enqueue(record);
+                }
+            }
+        }
     }
 
     private static Dictionary<string, long> ParseCommandStats(string info)

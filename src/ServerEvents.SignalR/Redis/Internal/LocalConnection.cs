@@ -20,9 +20,11 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // The highest event id queued for this connection. Every earlier event of its targets is queued too (pub/sub
     // delivers in id order; a replay is complete up to its read), so a later envelope at or below it is a copy.
     private long _lastQueued;
-    // Writes at the head of the queue put there by a release (a replay can be longer than the pending-writes
+    // Writes at the head of the queue put there by a release (a replay can be longer than the pending-bytes
     // limit): not counted against it, so a client that missed much is not closed as too slow for it.
     private int _released;
+    // Bytes of the queued writes after those, as serialized for this connection's protocol.
+    private long _pendingBytes;
     private bool _closedAsSlow;
 
     public HubConnectionContext Context { get; } = context;
@@ -64,15 +66,16 @@ internal sealed class LocalConnection(HubConnectionContext context)
 
     /// <summary>
     /// Queues a write without waiting for it, so a slow client never delays the others; writes reach the
-    /// client in the order they were queued. Returns false (and closes the connection) when too many
-    /// writes are already waiting: that client cannot keep up (once; later writes to it are dropped).
+    /// client in the order they were queued. Returns false (and closes the connection) when more than
+    /// <paramref name="maxPendingBytes"/> would wait: that client cannot keep up (once; later writes to it are dropped).
     /// </summary>
     /// <param name="message">The serialized message.</param>
-    /// <param name="maxPending">Most writes allowed to wait.</param>
+    /// <param name="maxPendingBytes">Most bytes allowed to wait, as serialized for this connection's protocol.</param>
     /// <param name="eventId">The Server Events id it carries, 0 for other messages.</param>
     /// <param name="direct">It came to this connection alone (not through a group, user or all).</param>
-    public bool TryWrite(SerializedHubMessage message, int maxPending, long eventId = 0, bool direct = false)
+    public bool TryWrite(SerializedHubMessage message, long maxPendingBytes, long eventId = 0, bool direct = false)
     {
+        var size = SizeOf(message);
         lock (_gate)
         {
             if (_holds == 0 && !direct && eventId > 0 && eventId <= _lastQueued)
@@ -85,15 +88,17 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 // Closed already, not yet gone: what still comes for it is dropped, and the close is not reported again.
                 return true;
             }
-            if (_queue.Count - _released >= maxPending)
+            if (_pendingBytes + size > maxPendingBytes && _queue.Count > _released)
             {
                 _queue.Clear();
                 _released = 0;
+                _pendingBytes = 0;
                 _closedAsSlow = true;
                 Context.Abort();
                 return false;
             }
-            _queue.Enqueue(new Write(message, eventId, direct));
+            _queue.Enqueue(new Write(message, eventId, direct, size));
+            _pendingBytes += size;
             if (_holds > 0)
             {
                 return true;
@@ -108,6 +113,23 @@ internal sealed class LocalConnection(HubConnectionContext context)
         // Runs synchronously while writes complete synchronously (the common case), so no thread hop.
         _ = DrainAsync();
         return true;
+    }
+
+    /// <summary>
+    /// The message's size in this connection's protocol. SignalR serializes once per protocol and keeps the bytes
+    /// for every recipient and for the write itself, so measuring here costs no second serialization.
+    /// </summary>
+    private int SizeOf(SerializedHubMessage message)
+    {
+        try
+        {
+            return message.GetSerializedMessage(Context.Protocol).Length;
+        }
+        catch (Exception)
+        {
+            // Not serializable: the write itself fails and SignalR reports it; it holds no bytes here.
+            return 0;
+        }
     }
 
     /// <summary>
@@ -147,22 +169,23 @@ internal sealed class LocalConnection(HubConnectionContext context)
             var settled = _queue.Take(_settled).ToList();
             var arrived = _queue.Skip(_settled).ToList();
             _queue = new Queue<Write>(_queue.Count + replay.Count + 2);
+            _pendingBytes = 0;
             foreach (var write in settled.Concat(arrived.Where(w => w.Direct && w.EventId == 0)))
             {
                 _queue.Enqueue(write);
             }
             if (first is { } head)
             {
-                _queue.Enqueue(new Write(head.Message, head.EventId, Direct: true));
+                _queue.Enqueue(new Write(head.Message, head.EventId, Direct: true, Size: 0));
             }
             var events = new SortedDictionary<long, Write>();
             if (reset is { } marker && marker.EventId > _lastQueued)
             {
-                events[marker.EventId] = new Write(marker.Message, marker.EventId, Direct: false);
+                events[marker.EventId] = new Write(marker.Message, marker.EventId, Direct: false, Size: 0);
             }
             foreach (var (eventId, message) in replay.Where(r => r.EventId > _lastQueued))
             {
-                events.TryAdd(eventId, new Write(message, eventId, Direct: false));
+                events.TryAdd(eventId, new Write(message, eventId, Direct: false, Size: 0));
             }
             // What came to this connection alone is in no history: delivered even if late.
             foreach (var write in arrived.Where(w => w.EventId > _lastQueued || (w.Direct && w.EventId > 0)))
@@ -210,6 +233,10 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 {
                     _released--;
                 }
+                else
+                {
+                    _pendingBytes -= next.Size;
+                }
             }
             try
             {
@@ -222,6 +249,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 {
                     _queue.Clear();
                     _released = 0;
+                    _pendingBytes = 0;
                     _draining = false;
                 }
                 return;
@@ -229,5 +257,6 @@ internal sealed class LocalConnection(HubConnectionContext context)
         }
     }
 
-    private readonly record struct Write(SerializedHubMessage Message, long EventId, bool Direct);
+    // Size: the bytes it counts against the pending limit while queued (0 for what a release put in, which is not counted).
+    private readonly record struct Write(SerializedHubMessage Message, long EventId, bool Direct, int Size);
 }

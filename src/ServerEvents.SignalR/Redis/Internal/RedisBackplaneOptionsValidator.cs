@@ -13,7 +13,7 @@ internal sealed class RedisBackplaneOptionsValidator : IValidateOptions<RedisBac
         failures.Require(!string.IsNullOrWhiteSpace(options.Prefix) && !options.Prefix.Any(c => char.IsWhiteSpace(c) || char.IsControl(c)),
             $"Prefix '{options.Prefix}' must be non-empty, without whitespace or control characters.");
         failures.Require(options.AckTimeout > TimeSpan.Zero, $"AckTimeout must be positive (is {options.AckTimeout}).");
-        failures.Require(options.MaxPendingWritesPerConnection > 0, $"MaxPendingWritesPerConnection must be positive (is {options.MaxPendingWritesPerConnection}).");
+        failures.Require(options.MaxPendingBytesPerConnection > 0, $"MaxPendingBytesPerConnection must be positive (is {options.MaxPendingBytesPerConnection}).");
         failures.Require(options.MaxBufferedNotifications >= 0, $"MaxBufferedNotifications must be 0 or more (is {options.MaxBufferedNotifications}).");
         return failures.Result;
     }

@@ -5,8 +5,8 @@ namespace ServerEvents.Redis.Internal;
 /// <summary>Log messages of the Redis back-end, with stable event ids.</summary>
 internal static partial class RedisLog
 {
-    [LoggerMessage(200, LogLevel.Warning, "Connection {ConnectionId} closed: more than {MaxPending} writes were waiting for it (too slow to keep up).")]
-    public static partial void SlowConnectionClosed(ILogger logger, string connectionId, int maxPending);
+    [LoggerMessage(200, LogLevel.Warning, "Connection {ConnectionId} closed: more than {MaxPendingBytes} bytes of writes were waiting for it (too slow to keep up).")]
+    public static partial void SlowConnectionClosed(ILogger logger, string connectionId, long maxPendingBytes);
 
     [LoggerMessage(201, LogLevel.Warning, "Ignored a malformed backplane message: {Reason}")]
     public static partial void BadMessage(ILogger logger, string reason);
