@@ -10,6 +10,8 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 {
     // Read only by the inbox loop, one message at a time.
     private long _lastInboxSequence = -1;
+    // The connections whose drains wait for the end of the inbox message being read; only the inbox loop uses it.
+    private readonly List<LocalConnection> _drainAfterMessage = [];
 
     /// <summary>
     /// Sends through the inboxes. A Server Events envelope without an id gets one from the send script, which also
@@ -198,23 +200,25 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     private static SerializedHubMessage EventMessage(ServerEvent serverEvent) =>
         new(new InvocationMessage(ServerEventsHubBase.ClientMethod, [serverEvent]));
 
-    private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false)
+    private void WriteLocal(IEnumerable<LocalConnection> targets, IReadOnlyList<string>? excluded, SerializedHubMessage message, long eventId = 0, bool direct = false,
+        List<LocalConnection>? drainLater = null)
     {
         var max = _backplane.Options.MaxPendingBytesPerConnection;
+        var size = new MessageSize(message);
         var written = 0;
         // A group's or user's members come as an array: walked as one, without an enumerator per message.
         if (targets is LocalConnection[] members)
         {
             foreach (var connection in members)
             {
-                written += WriteOne(connection, excluded, message, max, eventId, direct);
+                written += WriteOne(connection, excluded, message, ref size, max, eventId, direct, drainLater);
             }
         }
         else
         {
             foreach (var connection in targets)
             {
-                written += WriteOne(connection, excluded, message, max, eventId, direct);
+                written += WriteOne(connection, excluded, message, ref size, max, eventId, direct, drainLater);
             }
         }
         if (message.Message is InvocationMessage { Target: ServerEventsHubBase.ClientMethod })
@@ -224,13 +228,14 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     }
 
     /// <summary>Queues the message for one connection unless it is excluded; 1 when queued (at most <paramref name="max"/> bytes may wait).</summary>
-    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, long max, long eventId, bool direct)
+    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, ref MessageSize size, long max, long eventId, bool direct,
+        List<LocalConnection>? drainLater)
     {
         if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
         {
             return 0;
         }
-        if (connection.TryWrite(message, max, eventId, direct))
+        if (connection.TryWrite(message, size.For(connection.Context.Protocol), max, eventId, direct, drainLater))
         {
             return 1;
         }
@@ -277,16 +282,32 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             {
                 Dispatch(payload);
             }
+            DrainTouched();
         }
         catch (FormatException ex)
         {
+            DrainTouched();
             RedisLog.BadMessage(_logger, ex.Message);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
+            DrainTouched();
             // The client's reading loop would swallow it without a word; the next message must still be read.
             RedisLog.InboxMessageFailed(_logger, ex);
         }
+    }
+
+    /// <summary>
+    /// Starts the drains the inbox message's events left waiting: a connection gets all its events of one batch in one
+    /// write (one lock, one flush) instead of one each. Every connection put on the list is drained, also after a failure.
+    /// </summary>
+    private void DrainTouched()
+    {
+        foreach (var connection in _drainAfterMessage)
+        {
+            connection.Drain();
+        }
+        _drainAfterMessage.Clear();
     }
 
     private void Dispatch(ReadOnlyMemory<byte> payload)
@@ -303,7 +324,8 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             // finds each write of this event either done before the hold or held (see OnPubSubLost).
             _delivered.Delivered(serverEvent.EventId);
             // What came to connections or users alone is in no history: delivered even to a connection that is resuming.
-            WriteLocal(Resolve(targets), excluded, EventMessage(serverEvent), serverEvent.EventId, direct: targets.Kind is TargetKind.Connections or TargetKind.Users);
+            WriteLocal(Resolve(targets), excluded, EventMessage(serverEvent), serverEvent.EventId, direct: targets.Kind is TargetKind.Connections or TargetKind.Users,
+                drainLater: _drainAfterMessage);
             return;
         }
         var reader = new BackplaneProtocol.Reader(span);

@@ -25,7 +25,7 @@ public static class ChatHubProcess
             {
                 return await StartAsync(RedisServer.FreePort(), args);
             }
-            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            catch (InvalidOperationException ex) when (attempt < 3 && ex.Message.Contains("already in use", StringComparison.OrdinalIgnoreCase))
             {
             }
         }

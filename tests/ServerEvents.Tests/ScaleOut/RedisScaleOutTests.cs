@@ -597,6 +597,16 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
         while (await NextSelectorAsync() != "cmd.onConnect")
         {
         }
+        // It keeps pinging, as a client does, so that a slow run is not closed as a silent connection.
+        using var stopPinging = new CancellationTokenSource();
+        var pinging = Task.Run(async () =>
+        {
+            while (!stopPinging.IsCancellationRequested)
+            {
+                await paused.SendAsync(Encoding.UTF8.GetBytes("{\"type\":6}\u001e"), WebSocketMessageType.Text, true, CancellationToken.None);
+                await Task.Delay(TimeSpan.FromSeconds(5), stopPinging.Token).ContinueWith(_ => { }, TaskScheduler.Default);
+            }
+        });
 
         // About 360 bytes each on the wire: 2,000 of them are 0.7 MB, inside the default budget of 1 MiB, and more than
         // a thousand writes beyond what the socket buffers and SignalR's pipe (64 KB) hold. The client reads nothing meanwhile.
@@ -624,6 +634,8 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
             var missing = Enumerable.Range(1, messages).Except(received).ToList();
             Assert.Fail($"{ex.GetType().Name} after {received.Count} of {messages} events, the last {received.LastOrDefault()}; missing {missing.Count}, first {string.Join(",", missing.Take(10))}. {FailureLog.Recent(10)}");
         }
+        await stopPinging.CancelAsync();
+        await pinging.DefaultTimeout();
         Assert.Equal(Enumerable.Range(1, messages), received);
         Assert.Equal(0, slowCloses.Sum());
         Assert.Equal(1, (await cluster.Api(2).GetChannelCountsAsync().DefaultTimeout())["home"]);

@@ -63,4 +63,27 @@ public abstract partial class ServerEventsSpecification
         await client.DisposeAsync();
         await watcher.WaitForAsync(e => e.Selector == "cmd.onLeave" && e.Meta["userId"] == client.UserId);
     }
+
+    [Theory]
+    [MemberData(nameof(TransportsAndProtocols))]
+    public async Task A_burst_of_events_arrives_each_once_and_in_id_order_over_each_transport_and_hub_protocol(HttpTransportType transport, bool messagePack)
+    {
+        await using var cluster = await StartAsync(services =>
+        {
+            UseBackend(services.AddServerEvents());
+            services.AddSignalR().AddMessagePackProtocol();
+        }, app => app.MapServerEvents("/hub"));
+        var client = await TestClient.ConnectAsync(cluster.HubUrl(0, "channels=room"), transports: transport, messagePack: messagePack);
+
+        // Fifty notifies at a time: on Redis they travel in batches, and a connection gets a batch's events in one write.
+        const int messages = 400;
+        for (var first = 1; first <= messages; first += 50)
+        {
+            await Task.WhenAll(Enumerable.Range(first, 50).Select(n => cluster.Api(1).NotifyChannelAsync("room", "cmd.n", n))).DefaultTimeout();
+        }
+        var received = (await client.BarrierAsync(cluster.Api(1))).Where(e => e.Selector == "cmd.n").ToList();
+
+        Assert.Equal(Enumerable.Range(1, messages), received.Select(e => int.Parse(e.Json, System.Globalization.CultureInfo.InvariantCulture)).Order());
+        Assert.All(received.Skip(1).Zip(received), pair => Assert.True(pair.First.EventId > pair.Second.EventId, $"{pair.First.EventId} after {pair.Second.EventId}"));
+    }
 }

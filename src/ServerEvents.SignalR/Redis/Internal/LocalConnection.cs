@@ -1,4 +1,7 @@
+using System.Buffers;
+using Microsoft.AspNetCore.Connections.Abstractions;
 using Microsoft.AspNetCore.SignalR;
+using Microsoft.AspNetCore.SignalR.Protocol;
 
 namespace ServerEvents.Redis.Internal;
 
@@ -26,6 +29,14 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // Bytes of the queued writes after those, as serialized for this connection's protocol.
     private long _pendingBytes;
     private bool _closedAsSlow;
+
+    private const int MaxJoinedWrites = 64;
+    private const int MaxJoinedBytes = 32 * 1024;
+    // Joined writes count as one message for SignalR: a connection with stateful reconnect numbers and acknowledges
+    // messages, so its writes go one by one. (The feature is marked preview; only its presence is tested here.)
+#pragma warning disable CA2252
+    private readonly bool _joinsWrites = context.Features.Get<IStatefulReconnectFeature>() is null;
+#pragma warning restore CA2252
 
     public HubConnectionContext Context { get; } = context;
 
@@ -70,12 +81,14 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// <paramref name="maxPendingBytes"/> would wait: that client cannot keep up (once; later writes to it are dropped).
     /// </summary>
     /// <param name="message">The serialized message.</param>
+    /// <param name="size">Its size in this connection's protocol (<see cref="SizeOf"/>).</param>
     /// <param name="maxPendingBytes">Most bytes allowed to wait, as serialized for this connection's protocol.</param>
     /// <param name="eventId">The Server Events id it carries, 0 for other messages.</param>
     /// <param name="direct">It came to this connection alone (not through a group, user or all).</param>
-    public bool TryWrite(SerializedHubMessage message, long maxPendingBytes, long eventId = 0, bool direct = false)
+    /// <param name="drainLater">Where a write that would start the drain puts this connection instead, for the caller to
+    /// <see cref="Drain"/> once it has queued more (the events of one inbox message): the drain then sends them together.</param>
+    public bool TryWrite(SerializedHubMessage message, int size, long maxPendingBytes, long eventId = 0, bool direct = false, List<LocalConnection>? drainLater = null)
     {
-        var size = SizeOf(message);
         lock (_gate)
         {
             if (_holds == 0 && !direct && eventId > 0 && eventId <= _lastQueued)
@@ -110,20 +123,28 @@ internal sealed class LocalConnection(HubConnectionContext context)
             }
             _draining = true;
         }
+        if (drainLater is not null)
+        {
+            drainLater.Add(this);
+            return true;
+        }
         // Runs synchronously while writes complete synchronously (the common case), so no thread hop.
         _ = DrainAsync();
         return true;
     }
 
+    /// <summary>Starts the drain a <see cref="TryWrite"/> with <c>drainLater</c> left to the caller.</summary>
+    public void Drain() => _ = DrainAsync();
+
     /// <summary>
-    /// The message's size in this connection's protocol. SignalR serializes once per protocol and keeps the bytes
-    /// for every recipient and for the write itself, so measuring here costs no second serialization.
+    /// The message's size in <paramref name="protocol"/>. SignalR serializes once per protocol and keeps the bytes
+    /// for every recipient and for the write itself, so measuring costs no second serialization.
     /// </summary>
-    private int SizeOf(SerializedHubMessage message)
+    public static int SizeOf(SerializedHubMessage message, IHubProtocol protocol)
     {
         try
         {
-            return message.GetSerializedMessage(Context.Protocol).Length;
+            return message.GetSerializedMessage(protocol).Length;
         }
         catch (Exception)
         {
@@ -219,6 +240,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // One writer at a time per connection: SignalR's own write lock does not keep concurrent writers in order.
     private async Task DrainAsync()
     {
+        List<Write>? burst = null;
         while (true)
         {
             Write next;
@@ -229,18 +251,35 @@ internal sealed class LocalConnection(HubConnectionContext context)
                     _draining = false;
                     return;
                 }
-                if (_released > 0)
+                Dequeued(next);
+                if (_queue.Count > 0 && _joinsWrites)
                 {
-                    _released--;
+                    // Several waiting: sent as one write, so SignalR takes its lock and flushes once for all of them.
+                    (burst ??= []).Clear();
+                    burst.Add(next);
+                    var bytes = next.Size;
+                    while (burst.Count < MaxJoinedWrites && bytes < MaxJoinedBytes && _queue.TryDequeue(out var more))
+                    {
+                        Dequeued(more);
+                        burst.Add(more);
+                        bytes += more.Size;
+                    }
                 }
                 else
                 {
-                    _pendingBytes -= next.Size;
+                    burst?.Clear();
                 }
             }
             try
             {
-                await Context.WriteAsync(next.Message);
+                if (burst is { Count: > 1 })
+                {
+                    await WriteJoinedAsync(burst);
+                }
+                else
+                {
+                    await Context.WriteAsync(next.Message);
+                }
             }
             catch (Exception)
             {
@@ -254,6 +293,50 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 }
                 return;
             }
+        }
+    }
+
+    // Called under the gate for each write taken off the queue.
+    private void Dequeued(Write write)
+    {
+        if (_released > 0)
+        {
+            _released--;
+        }
+        else
+        {
+            _pendingBytes -= write.Size;
+        }
+    }
+
+    /// <summary>
+    /// Writes several queued messages as one: their bytes in this connection's protocol, one after another, are what
+    /// SignalR would have written for each in turn (every hub protocol frames its messages itself).
+    /// </summary>
+    private async Task WriteJoinedAsync(List<Write> writes)
+    {
+        var protocol = Context.Protocol;
+        var length = 0;
+        foreach (var write in writes)
+        {
+            length += write.Message.GetSerializedMessage(protocol).Length;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        try
+        {
+            var offset = 0;
+            foreach (var write in writes)
+            {
+                var bytes = write.Message.GetSerializedMessage(protocol);
+                bytes.Span.CopyTo(buffer.AsSpan(offset));
+                offset += bytes.Length;
+            }
+            // SignalR has copied the bytes into the connection's pipe once the write completes.
+            await Context.WriteAsync(new SerializedHubMessage([new SerializedMessage(protocol.Name, buffer.AsMemory(0, length))]));
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 
