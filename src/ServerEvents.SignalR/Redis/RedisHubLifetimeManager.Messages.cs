@@ -10,8 +10,6 @@ internal sealed partial class RedisHubLifetimeManager<THub>
 {
     // Read only by the inbox loop, one message at a time.
     private long _lastInboxSequence = -1;
-    // The connections whose drains wait for the end of the inbox message being read; only the inbox loop uses it.
-    private readonly List<LocalConnection> _drainAfterMessage = [];
 
     /// <summary>
     /// Sends through the inboxes. A Server Events envelope without an id gets one from the send script, which also
@@ -256,6 +254,10 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     /// <summary>The inbox loop: one message at a time, in the order Redis sent them.</summary>
     private void OnInboxMessage(ChannelMessage message)
     {
+        // The connections whose drains wait for the end of this message: a connection gets its events of a batch
+        // together (LocalConnection joins them into as few writes as it can). Per message, not per manager: after a
+        // resubscription the old loop may still be finishing its last message while the new one starts.
+        var touched = new List<LocalConnection>();
         try
         {
             ReadOnlyMemory<byte> frame = message.Message;
@@ -275,42 +277,34 @@ internal sealed partial class RedisHubLifetimeManager<THub>
                 var position = 1;
                 while (BackplaneProtocol.TryReadBatchEntry(payload.Span, ref position, out var entry))
                 {
-                    Dispatch(payload[entry]);
+                    Dispatch(payload[entry], touched);
                 }
             }
             else
             {
-                Dispatch(payload);
+                Dispatch(payload, touched);
             }
-            DrainTouched();
         }
         catch (FormatException ex)
         {
-            DrainTouched();
             RedisLog.BadMessage(_logger, ex.Message);
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            DrainTouched();
             // The client's reading loop would swallow it without a word; the next message must still be read.
             RedisLog.InboxMessageFailed(_logger, ex);
         }
-    }
-
-    /// <summary>
-    /// Starts the drains the inbox message's events left waiting: a connection gets all its events of one batch in one
-    /// write (one lock, one flush) instead of one each. Every connection put on the list is drained, also after a failure.
-    /// </summary>
-    private void DrainTouched()
-    {
-        foreach (var connection in _drainAfterMessage)
+        finally
         {
-            connection.Drain();
+            // Every connection put on the list is drained, also after a failure.
+            foreach (var connection in touched)
+            {
+                connection.Drain();
+            }
         }
-        _drainAfterMessage.Clear();
     }
 
-    private void Dispatch(ReadOnlyMemory<byte> payload)
+    private void Dispatch(ReadOnlyMemory<byte> payload, List<LocalConnection> touched)
     {
         var span = payload.Span;
         if (span.IsEmpty)
@@ -325,7 +319,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
             _delivered.Delivered(serverEvent.EventId);
             // What came to connections or users alone is in no history: delivered even to a connection that is resuming.
             WriteLocal(Resolve(targets), excluded, EventMessage(serverEvent), serverEvent.EventId, direct: targets.Kind is TargetKind.Connections or TargetKind.Users,
-                drainLater: _drainAfterMessage);
+                drainLater: touched);
             return;
         }
         var reader = new BackplaneProtocol.Reader(span);

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.SignalR.Protocol;
 namespace ServerEvents.Redis.Internal;
 
 /// <summary>
-/// A connection this server owns: the groups it is in, and its queue of writes, drained one at a time in order.
+/// A connection this server owns: the groups it is in, and its queue of writes, drained in order by one writer at a time.
 /// Server Events envelopes in it go out in id order, each once, also where a replay from history (read on the
 /// command connection) meets live delivery (the pub/sub connection, independent of it and possibly behind).
 /// </summary>
@@ -29,6 +29,12 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // Bytes of the queued writes after those, as serialized for this connection's protocol.
     private long _pendingBytes;
     private bool _closedAsSlow;
+    // Queued for a drain the caller starts after its batch (TryWrite's drainLater): what comes meanwhile is not checked
+    // against the budget, since it waits for the batch to end rather than for the client (an inbox batch is bounded).
+    private bool _deferred;
+    // Reused by the one drain that runs at a time.
+    private List<Write>? _burst;
+    private List<ReadOnlyMemory<byte>>? _parts;
 
     private const int MaxJoinedWrites = 64;
     private const int MaxJoinedBytes = 32 * 1024;
@@ -101,7 +107,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 // Closed already, not yet gone: what still comes for it is dropped, and the close is not reported again.
                 return true;
             }
-            if (_pendingBytes + size > maxPendingBytes && _queue.Count > _released)
+            if (!_deferred && _pendingBytes + size > maxPendingBytes && _queue.Count > _released)
             {
                 _queue.Clear();
                 _released = 0;
@@ -122,6 +128,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 return true;
             }
             _draining = true;
+            _deferred = drainLater is not null;
         }
         if (drainLater is not null)
         {
@@ -134,7 +141,14 @@ internal sealed class LocalConnection(HubConnectionContext context)
     }
 
     /// <summary>Starts the drain a <see cref="TryWrite"/> with <c>drainLater</c> left to the caller.</summary>
-    public void Drain() => _ = DrainAsync();
+    public void Drain()
+    {
+        lock (_gate)
+        {
+            _deferred = false;
+        }
+        _ = DrainAsync();
+    }
 
     /// <summary>
     /// The message's size in <paramref name="protocol"/>. SignalR serializes once per protocol and keeps the bytes
@@ -240,10 +254,10 @@ internal sealed class LocalConnection(HubConnectionContext context)
     // One writer at a time per connection: SignalR's own write lock does not keep concurrent writers in order.
     private async Task DrainAsync()
     {
-        List<Write>? burst = null;
         while (true)
         {
             Write next;
+            var joined = false;
             lock (_gate)
             {
                 if (_holds > 0 || !_queue.TryDequeue(out next))
@@ -254,27 +268,23 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 Dequeued(next);
                 if (_queue.Count > 0 && _joinsWrites)
                 {
-                    // Several waiting: sent as one write, so SignalR takes its lock and flushes once for all of them.
-                    (burst ??= []).Clear();
+                    // Several waiting: sent together, so SignalR takes its lock and flushes once for them (WriteJoinedAsync).
+                    var burst = _burst ??= [];
+                    burst.Clear();
                     burst.Add(next);
-                    var bytes = next.Size;
-                    while (burst.Count < MaxJoinedWrites && bytes < MaxJoinedBytes && _queue.TryDequeue(out var more))
+                    while (burst.Count < MaxJoinedWrites && _queue.TryDequeue(out var more))
                     {
                         Dequeued(more);
                         burst.Add(more);
-                        bytes += more.Size;
                     }
-                }
-                else
-                {
-                    burst?.Clear();
+                    joined = true;
                 }
             }
             try
             {
-                if (burst is { Count: > 1 })
+                if (joined)
                 {
-                    await WriteJoinedAsync(burst);
+                    await WriteJoinedAsync(_burst!);
                 }
                 else
                 {
@@ -283,7 +293,6 @@ internal sealed class LocalConnection(HubConnectionContext context)
             }
             catch (Exception)
             {
-                // The connection is closing; SignalR reports it through OnDisconnectedAsync.
                 lock (_gate)
                 {
                     _queue.Clear();
@@ -291,6 +300,8 @@ internal sealed class LocalConnection(HubConnectionContext context)
                     _pendingBytes = 0;
                     _draining = false;
                 }
+                // SignalR closes a connection it failed to write to; this makes sure of it, as its queue is gone.
+                Context.Abort();
                 return;
             }
         }
@@ -310,35 +321,65 @@ internal sealed class LocalConnection(HubConnectionContext context)
     }
 
     /// <summary>
-    /// Writes several queued messages as one: their bytes in this connection's protocol, one after another, are what
-    /// SignalR would have written for each in turn (every hub protocol frames its messages itself).
+    /// Writes several queued messages with as few SignalR writes as possible: their bytes in this connection's protocol,
+    /// one after another, up to <see cref="MaxJoinedBytes"/> a write, are what SignalR would have written for each in turn
+    /// (every hub protocol frames its messages itself). A message larger than that goes alone.
     /// </summary>
     private async Task WriteJoinedAsync(List<Write> writes)
     {
         var protocol = Context.Protocol;
-        var length = 0;
-        foreach (var write in writes)
-        {
-            length += write.Message.GetSerializedMessage(protocol).Length;
-        }
-        var buffer = ArrayPool<byte>.Shared.Rent(length);
+        var parts = _parts ??= [];
+        parts.Clear();
         try
         {
-            var offset = 0;
             foreach (var write in writes)
             {
-                var bytes = write.Message.GetSerializedMessage(protocol);
-                bytes.Span.CopyTo(buffer.AsSpan(offset));
-                offset += bytes.Length;
+                parts.Add(write.Message.GetSerializedMessage(protocol));
             }
-            // SignalR has copied the bytes into the connection's pipe once the write completes.
-            await Context.WriteAsync(new SerializedHubMessage([new SerializedMessage(protocol.Name, buffer.AsMemory(0, length))]));
+        }
+        catch (Exception)
+        {
+            // One cannot be serialized: written one by one, SignalR reports it and closes the connection, as for any write.
+            foreach (var write in writes)
+            {
+                await Context.WriteAsync(write.Message);
+            }
+            return;
+        }
+        var buffer = ArrayPool<byte>.Shared.Rent(MaxJoinedBytes);
+        try
+        {
+            var length = 0;
+            for (var i = 0; i < parts.Count; i++)
+            {
+                var part = parts[i];
+                if (length > 0 && length + part.Length > MaxJoinedBytes)
+                {
+                    await WriteBytesAsync(protocol, buffer.AsMemory(0, length));
+                    length = 0;
+                }
+                if (part.Length > MaxJoinedBytes)
+                {
+                    await Context.WriteAsync(writes[i].Message);
+                    continue;
+                }
+                part.Span.CopyTo(buffer.AsSpan(length));
+                length += part.Length;
+            }
+            if (length > 0)
+            {
+                await WriteBytesAsync(protocol, buffer.AsMemory(0, length));
+            }
         }
         finally
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
     }
+
+    // SignalR has copied the bytes into the connection's pipe once the write completes.
+    private ValueTask WriteBytesAsync(IHubProtocol protocol, ReadOnlyMemory<byte> bytes) =>
+        Context.WriteAsync(new SerializedHubMessage([new SerializedMessage(protocol.Name, bytes)]));
 
     // Size: the bytes it counts against the pending limit while queued (0 for what a release put in, which is not counted).
     private readonly record struct Write(SerializedHubMessage Message, long EventId, bool Direct, int Size);
