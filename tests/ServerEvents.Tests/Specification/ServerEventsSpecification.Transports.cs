@@ -26,11 +26,7 @@ public abstract partial class ServerEventsSpecification
     [MemberData(nameof(TransportsAndProtocols))]
     public async Task Delivery_lifecycle_and_presence_work_over_each_transport_and_hub_protocol(HttpTransportType transport, bool messagePack)
     {
-        await using var cluster = await StartAsync(services =>
-        {
-            UseBackend(services.AddServerEvents());
-            services.AddSignalR().AddMessagePackProtocol();
-        }, app => app.MapServerEvents("/hub"));
+        await using var cluster = await StartWithBothProtocolsAsync();
         var watcher = await cluster.ConnectAsync(1, "room");
         var client = await TestClient.ConnectAsync(cluster.HubUrl(0, "channels=room"), transports: transport, messagePack: messagePack);
 
@@ -68,11 +64,7 @@ public abstract partial class ServerEventsSpecification
     [MemberData(nameof(TransportsAndProtocols))]
     public async Task A_burst_of_events_arrives_each_once_and_in_id_order_over_each_transport_and_hub_protocol(HttpTransportType transport, bool messagePack)
     {
-        await using var cluster = await StartAsync(services =>
-        {
-            UseBackend(services.AddServerEvents());
-            services.AddSignalR().AddMessagePackProtocol();
-        }, app => app.MapServerEvents("/hub"));
+        await using var cluster = await StartWithBothProtocolsAsync();
         var client = await TestClient.ConnectAsync(cluster.HubUrl(0, "channels=room"), transports: transport, messagePack: messagePack);
 
         // Fifty notifies at a time: on Redis they travel in batches, and a connection gets a batch's events in one write.
@@ -86,4 +78,11 @@ public abstract partial class ServerEventsSpecification
         Assert.Equal(Enumerable.Range(1, messages), received.Select(e => int.Parse(e.Json, System.Globalization.CultureInfo.InvariantCulture)).Order());
         Assert.All(received.Skip(1).Zip(received), pair => Assert.True(pair.First.EventId > pair.Second.EventId, $"{pair.First.EventId} after {pair.Second.EventId}"));
     }
+
+    /// <summary>Three servers of the back-end under test that speak JSON and MessagePack.</summary>
+    private Task<TestCluster> StartWithBothProtocolsAsync() => StartAsync(services =>
+    {
+        UseBackend(services.AddServerEvents());
+        services.AddSignalR().AddMessagePackProtocol();
+    }, app => app.MapServerEvents("/hub"));
 }
