@@ -156,7 +156,7 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         }
         var message = reader.Serialized();
         _relayedResults[invocationId] = new RelayedInvocation(origin, local.Id, local.Context.Protocol.Name);
-        local.TryWrite(message, LocalConnection.SizeOf(message, local.Context.Protocol), _backplane.Options.MaxPendingBytesPerConnection);
+        local.TryWrite(message, LocalConnection.SerializedFor(message, local.Context.Protocol), _backplane.Options.MaxPendingBytesPerConnection);
     }
 
     private static byte[] ConnectionGone(string invocationId, string protocol, string connectionId) =>

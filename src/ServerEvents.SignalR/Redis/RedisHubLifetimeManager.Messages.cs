@@ -202,21 +202,21 @@ internal sealed partial class RedisHubLifetimeManager<THub>
         List<LocalConnection>? drainLater = null)
     {
         var max = _backplane.Options.MaxPendingBytesPerConnection;
-        var size = new MessageSize(message);
+        var serialized = new SerializedBytes(message);
         var written = 0;
         // A group's or user's members come as an array: walked as one, without an enumerator per message.
         if (targets is LocalConnection[] members)
         {
             foreach (var connection in members)
             {
-                written += WriteOne(connection, excluded, message, ref size, max, eventId, direct, drainLater);
+                written += WriteOne(connection, excluded, message, ref serialized, max, eventId, direct, drainLater);
             }
         }
         else
         {
             foreach (var connection in targets)
             {
-                written += WriteOne(connection, excluded, message, ref size, max, eventId, direct, drainLater);
+                written += WriteOne(connection, excluded, message, ref serialized, max, eventId, direct, drainLater);
             }
         }
         if (message.Message is InvocationMessage { Target: ServerEventsHubBase.ClientMethod })
@@ -226,14 +226,14 @@ internal sealed partial class RedisHubLifetimeManager<THub>
     }
 
     /// <summary>Queues the message for one connection unless it is excluded; 1 when queued (at most <paramref name="max"/> bytes may wait).</summary>
-    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, ref MessageSize size, long max, long eventId, bool direct,
+    private int WriteOne(LocalConnection connection, IReadOnlyList<string>? excluded, SerializedHubMessage message, ref SerializedBytes serialized, long max, long eventId, bool direct,
         List<LocalConnection>? drainLater)
     {
         if (excluded is { Count: > 0 } && excluded.Contains(connection.Id, StringComparer.Ordinal))
         {
             return 0;
         }
-        if (connection.TryWrite(message, size.For(connection.Context.Protocol), max, eventId, direct, drainLater))
+        if (connection.TryWrite(message, serialized.For(connection.Context.Protocol), max, eventId, direct, drainLater))
         {
             return 1;
         }

@@ -19,7 +19,6 @@ namespace ServerEvents.Tests.ScaleOut;
 public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
 {
     private readonly string _prefix = "s" + Guid.NewGuid().ToString("N")[..10];
-    private int _lastN;
 
     /// <summary>The Redis the test collection shares.</summary>
     protected abstract string SharedConnectionString { get; }
@@ -594,7 +593,7 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
         var pending = new Queue<string>();
         var partial = new StringBuilder();
         // Subscribed once its onConnect has come (ServiceStack's contract).
-        while (await NextSelectorAsync() != "cmd.onConnect")
+        while ((await NextEventAsync()).Selector != "cmd.onConnect")
         {
         }
         // It keeps pinging, as a client does, so that a slow run is not closed as a silent connection.
@@ -633,9 +632,9 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
             {
                 while (received.Count < messages)
                 {
-                    if (await NextSelectorAsync() == "cmd.n")
+                    if (await NextEventAsync() is ("cmd.n", var n))
                     {
-                        received.Add(_lastN);
+                        received.Add(n);
                     }
                 }
             }
@@ -654,8 +653,8 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
             await pinging.DefaultTimeout();
         }
 
-        // The selector of the next Server Events envelope (its n kept in _lastN), reading frames as they come; 30 s at most.
-        async Task<string> NextSelectorAsync()
+        // The selector of the next Server Events envelope and, for cmd.n, its n, reading frames as they come; 30 s at most.
+        async Task<(string Selector, int N)> NextEventAsync()
         {
             using var deadline = new CancellationTokenSource(TimeSpan.FromSeconds(30));
             while (true)
@@ -665,12 +664,12 @@ public abstract class RedisScaleOutSpecification(ITestOutputHelper output)
                     using var invocation = System.Text.Json.JsonDocument.Parse(record);
                     if (invocation.RootElement.TryGetProperty("arguments", out var arguments) && arguments[0].TryGetProperty("selector", out var selector))
                     {
-                        if (selector.GetString() == "cmd.n")
+                        if (selector.GetString() != "cmd.n")
                         {
-                            using var json = System.Text.Json.JsonDocument.Parse(arguments[0].GetProperty("json").GetString()!);
-                            _lastN = json.RootElement.GetProperty("n").GetInt32();
+                            return (selector.GetString()!, 0);
                         }
-                        return selector.GetString()!;
+                        using var json = System.Text.Json.JsonDocument.Parse(arguments[0].GetProperty("json").GetString()!);
+                        return ("cmd.n", json.RootElement.GetProperty("n").GetInt32());
                     }
                 }
                 var result = await paused.ReceiveAsync(buffer, deadline.Token);

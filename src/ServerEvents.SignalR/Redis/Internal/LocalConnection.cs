@@ -34,7 +34,6 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private bool _deferred;
     // Reused by the one drain that runs at a time.
     private List<Write>? _burst;
-    private List<ReadOnlyMemory<byte>>? _parts;
 
     private const int MaxJoinedWrites = 64;
     private const int MaxJoinedBytes = 32 * 1024;
@@ -87,14 +86,16 @@ internal sealed class LocalConnection(HubConnectionContext context)
     /// <paramref name="maxPendingBytes"/> would wait: that client cannot keep up (once; later writes to it are dropped).
     /// </summary>
     /// <param name="message">The serialized message.</param>
-    /// <param name="size">Its size in this connection's protocol (<see cref="SizeOf"/>).</param>
+    /// <param name="bytes">It as serialized for this connection's protocol (<see cref="SerializedFor"/>): its size counts
+    /// against the budget, and a joined write copies it without asking the message again.</param>
     /// <param name="maxPendingBytes">Most bytes allowed to wait, as serialized for this connection's protocol.</param>
     /// <param name="eventId">The Server Events id it carries, 0 for other messages.</param>
     /// <param name="direct">It came to this connection alone (not through a group, user or all).</param>
     /// <param name="drainLater">Where a write that would start the drain puts this connection instead, for the caller to
     /// <see cref="Drain"/> once it has queued more (the events of one inbox message): the drain then sends them together.</param>
-    public bool TryWrite(SerializedHubMessage message, int size, long maxPendingBytes, long eventId = 0, bool direct = false, List<LocalConnection>? drainLater = null)
+    public bool TryWrite(SerializedHubMessage message, ReadOnlyMemory<byte> bytes, long maxPendingBytes, long eventId = 0, bool direct = false, List<LocalConnection>? drainLater = null)
     {
+        var size = bytes.Length;
         lock (_gate)
         {
             if (_holds == 0 && !direct && eventId > 0 && eventId <= _lastQueued)
@@ -116,7 +117,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
                 Context.Abort();
                 return false;
             }
-            _queue.Enqueue(new Write(message, eventId, direct, size));
+            _queue.Enqueue(new Write(message, eventId, direct, bytes));
             _pendingBytes += size;
             if (_holds > 0)
             {
@@ -151,19 +152,19 @@ internal sealed class LocalConnection(HubConnectionContext context)
     }
 
     /// <summary>
-    /// The message's size in <paramref name="protocol"/>. SignalR serializes once per protocol and keeps the bytes
-    /// for every recipient and for the write itself, so measuring costs no second serialization.
+    /// The message as serialized for <paramref name="protocol"/>, or nothing when it cannot be. SignalR serializes once
+    /// per protocol and keeps the bytes for every recipient and for the write itself: this costs no second serialization.
     /// </summary>
-    public static int SizeOf(SerializedHubMessage message, IHubProtocol protocol)
+    public static ReadOnlyMemory<byte> SerializedFor(SerializedHubMessage message, IHubProtocol protocol)
     {
         try
         {
-            return message.GetSerializedMessage(protocol).Length;
+            return message.GetSerializedMessage(protocol);
         }
         catch (Exception)
         {
             // Not serializable: the write itself fails and SignalR reports it; it holds no bytes here.
-            return 0;
+            return ReadOnlyMemory<byte>.Empty;
         }
     }
 
@@ -211,16 +212,16 @@ internal sealed class LocalConnection(HubConnectionContext context)
             }
             if (first is { } head)
             {
-                _queue.Enqueue(new Write(head.Message, head.EventId, Direct: true, Size: 0));
+                _queue.Enqueue(new Write(head.Message, head.EventId, Direct: true, Bytes: default));
             }
             var events = new SortedDictionary<long, Write>();
             if (reset is { } marker && marker.EventId > _lastQueued)
             {
-                events[marker.EventId] = new Write(marker.Message, marker.EventId, Direct: false, Size: 0);
+                events[marker.EventId] = new Write(marker.Message, marker.EventId, Direct: false, Bytes: default);
             }
             foreach (var (eventId, message) in replay.Where(r => r.EventId > _lastQueued))
             {
-                events.TryAdd(eventId, new Write(message, eventId, Direct: false, Size: 0));
+                events.TryAdd(eventId, new Write(message, eventId, Direct: false, Bytes: default));
             }
             // What came to this connection alone is in no history: delivered even if late.
             foreach (var write in arrived.Where(w => w.EventId > _lastQueued || (w.Direct && w.EventId > 0)))
@@ -316,7 +317,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
         }
         else
         {
-            _pendingBytes -= write.Size;
+            _pendingBytes -= write.Bytes.Length;
         }
     }
 
@@ -328,43 +329,44 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private async Task WriteJoinedAsync(List<Write> writes)
     {
         var protocol = Context.Protocol;
-        var parts = _parts ??= [];
-        parts.Clear();
-        try
+        // What a release queued (a replay) came without its bytes: asked for them now.
+        for (var i = 0; i < writes.Count; i++)
         {
-            foreach (var write in writes)
+            if (!writes[i].Bytes.IsEmpty)
             {
-                parts.Add(write.Message.GetSerializedMessage(protocol));
+                continue;
             }
-        }
-        catch (Exception)
-        {
-            // One cannot be serialized: written one by one, SignalR reports it and closes the connection, as for any write.
-            foreach (var write in writes)
+            var bytes = SerializedFor(writes[i].Message, protocol);
+            if (bytes.IsEmpty)
             {
-                await Context.WriteAsync(write.Message);
+                // It cannot be serialized: written one by one, SignalR reports it and closes the connection, as for any write.
+                foreach (var write in writes)
+                {
+                    await Context.WriteAsync(write.Message);
+                }
+                return;
             }
-            return;
+            writes[i] = writes[i] with { Bytes = bytes };
         }
         var buffer = ArrayPool<byte>.Shared.Rent(MaxJoinedBytes);
         try
         {
             var length = 0;
-            for (var i = 0; i < parts.Count; i++)
+            foreach (var write in writes)
             {
-                var part = parts[i];
-                if (length > 0 && length + part.Length > MaxJoinedBytes)
+                var bytes = write.Bytes;
+                if (length > 0 && length + bytes.Length > MaxJoinedBytes)
                 {
                     await WriteBytesAsync(protocol, buffer.AsMemory(0, length));
                     length = 0;
                 }
-                if (part.Length > MaxJoinedBytes)
+                if (bytes.Length > MaxJoinedBytes)
                 {
-                    await Context.WriteAsync(writes[i].Message);
+                    await Context.WriteAsync(write.Message);
                     continue;
                 }
-                part.Span.CopyTo(buffer.AsSpan(length));
-                length += part.Length;
+                bytes.Span.CopyTo(buffer.AsSpan(length));
+                length += bytes.Length;
             }
             if (length > 0)
             {
@@ -381,6 +383,7 @@ internal sealed class LocalConnection(HubConnectionContext context)
     private ValueTask WriteBytesAsync(IHubProtocol protocol, ReadOnlyMemory<byte> bytes) =>
         Context.WriteAsync(new SerializedHubMessage([new SerializedMessage(protocol.Name, bytes)]));
 
-    // Size: the bytes it counts against the pending limit while queued (0 for what a release put in, which is not counted).
-    private readonly record struct Write(SerializedHubMessage Message, long EventId, bool Direct, int Size);
+    // Bytes: the message as serialized for this connection's protocol, which counts against the pending limit while it is
+    // queued; empty for what a release put in (a replay, not counted) and for a message that cannot be serialized.
+    private readonly record struct Write(SerializedHubMessage Message, long EventId, bool Direct, ReadOnlyMemory<byte> Bytes);
 }
