@@ -156,7 +156,10 @@ public sealed class TestClient : IAsyncDisposable
             }
             catch (OperationCanceledException)
             {
-                throw new TimeoutException($"No matching event within {limit}. Received: {string.Join(" | ", Events.Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {e.Json}"))}. Server warnings: {FailureLog.Recent()}");
+                // The last events, each cut short: large payloads would otherwise bury the server warnings.
+                var events = Events;
+                var received = events.TakeLast(50).Select(e => $"{e.EventId} {e.Channel}@{e.Selector} {(e.Json.Length > 200 ? e.Json[..200] + "…" : e.Json)}");
+                throw new TimeoutException($"No matching event within {limit}. Received {events.Count}, the last {Math.Min(50, events.Count)}: {string.Join(" | ", received)}. Server warnings: {FailureLog.Recent()}");
             }
         }
     }
